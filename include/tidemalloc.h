@@ -1,0 +1,76 @@
+/* tidemalloc — public API.
+ *
+ * Two ways in:
+ *   - LD_PRELOAD=build/libtidemalloc.so, or link with -ltidemalloc: malloc,
+ *     free, ... and C++ operator new/delete are all served by tidemalloc.
+ *   - The tide_* functions below, which work the same whether or not the
+ *     standard names are overridden (sanitizer builds use only these).
+ *
+ * Semantics follow glibc's documentation: 16-byte alignment for requests of
+ * 16 bytes or more, malloc(0) returns a unique freeable pointer, failures
+ * return NULL with errno ENOMEM, a failed realloc leaves the block intact.
+ */
+#ifndef TIDEMALLOC_H
+#define TIDEMALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TIDE_VERSION_MAJOR 0
+#define TIDE_VERSION_MINOR 1
+
+#if defined(__GNUC__)
+#define TIDE_EXPORT __attribute__((visibility("default")))
+#define TIDE_MALLOC_ATTR __attribute__((malloc, warn_unused_result))
+#else
+#define TIDE_EXPORT
+#define TIDE_MALLOC_ATTR
+#endif
+
+TIDE_EXPORT TIDE_MALLOC_ATTR void *tide_malloc(size_t size);
+TIDE_EXPORT void tide_free(void *ptr);
+TIDE_EXPORT TIDE_MALLOC_ATTR void *tide_calloc(size_t count, size_t size);
+TIDE_EXPORT void *tide_realloc(void *ptr, size_t size);
+TIDE_EXPORT void *tide_reallocarray(void *ptr, size_t count, size_t size);
+TIDE_EXPORT int tide_posix_memalign(void **out, size_t alignment, size_t size);
+TIDE_EXPORT TIDE_MALLOC_ATTR void *tide_aligned_alloc(size_t alignment, size_t size);
+TIDE_EXPORT TIDE_MALLOC_ATTR void *tide_memalign(size_t alignment, size_t size);
+TIDE_EXPORT TIDE_MALLOC_ATTR void *tide_valloc(size_t size);
+TIDE_EXPORT TIDE_MALLOC_ATTR void *tide_pvalloc(size_t size);
+TIDE_EXPORT size_t tide_malloc_usable_size(const void *ptr);
+/* C23 sized frees: size (and alignment) must be what was requested. */
+TIDE_EXPORT void tide_free_sized(void *ptr, size_t size);
+TIDE_EXPORT void tide_free_aligned_sized(void *ptr, size_t alignment, size_t size);
+
+/* Return every freed-but-not-yet-purged page to the OS now. */
+TIDE_EXPORT void tide_purge(void);
+
+/* A snapshot of the allocator's memory, in bytes unless named a count.
+ * Fields are documented in docs/STATS.md. */
+typedef struct tide_stats {
+    uint64_t live_usable;     /* usable bytes of blocks handed out and not freed */
+    uint64_t active;          /* pages in use by slabs and large blocks */
+    uint64_t mapped;          /* address space reserved from the OS */
+    uint64_t dirty;           /* freed pages not yet returned to the OS */
+    uint64_t retained;        /* mapped, free and purged (costs no RSS) */
+    uint64_t metadata;        /* allocator bookkeeping */
+    uint64_t purged;          /* total bytes returned with MADV_DONTNEED */
+    uint64_t purge_calls;     /* madvise calls made to purge */
+    uint64_t huge_live;       /* bytes in direct mappings (huge blocks) */
+    uint64_t regions;         /* page-heap regions reserved */
+    uint64_t threads;         /* thread heaps in use */
+    uint64_t orphan_heaps;    /* heaps left by exited threads, awaiting reuse */
+} tide_stats_t;
+
+/* Fill *out with a snapshot; returns 0 on success. */
+TIDE_EXPORT int tide_stats_get(tide_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDEMALLOC_H */

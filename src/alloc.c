@@ -1,0 +1,237 @@
+/* The tide_* API: malloc and friends, built on the inlined fast paths. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tidemalloc.h"
+
+#include "alloc_fast.h"
+#include "large.h"
+#include "page_heap.h"
+#include "report.h"
+#include "slab.h"
+
+static heap_t *current_heap(void)
+{
+    heap_t *h = tls_heap;
+    if (unlikely(h == &heap_empty))
+        h = heap_thread_init();
+    return h;
+}
+
+/* Every allocation that missed the fast path, and every alignment. */
+static void *alloc_generic(size_t size, size_t align, bool zero)
+{
+    heap_t *h = current_heap();
+    void *p;
+    if (unlikely(h == NULL || h == &heap_exited)) {
+        p = heap_exited_alloc(size, align);
+        if (p && zero && size <= SC_SMALL_MAX)
+            memset(p, 0, size);
+    } else if (size <= SC_SMALL_MAX && align <= OS_PAGE_SIZE) {
+        unsigned cls = sc_of_size(size);
+        /* A class whose block size is a multiple of the alignment gives
+         * aligned blocks: slabs start on a page. */
+        while (cls < SC_COUNT && (sc_block_size[cls] & (align - 1)) != 0)
+            cls++;
+        if (cls < SC_COUNT) {
+            p = slab_alloc(h, cls);
+            if (p && zero)
+                memset(p, 0, size);
+        } else {
+            p = large_alloc(size, align, zero);
+        }
+    } else {
+        p = large_alloc(size, align, zero);
+    }
+    if (unlikely(p == NULL))
+        errno = ENOMEM;
+    return p;
+}
+
+void *alloc_slow(size_t size)
+{
+    return alloc_generic(size, 0, false);
+}
+
+void free_double(void *p, const char *call)
+{
+    report_misuse(call, p, "double free (block is already free)");
+}
+
+void free_slow(void *p, span_t *s, const char *call)
+{
+    switch (s->kind) {
+    case SPAN_SMALL:
+        slab_free_slow(tls_heap, s, p, call);
+        return;
+    case SPAN_LARGE:
+    case SPAN_HUGE:
+        large_free(s, p, call);
+        return;
+    default:
+        if (p != NULL)
+            report_misuse(call, p, "pointer was not allocated by tidemalloc, or was already freed");
+    }
+}
+
+TIDE_EXPORT void *tide_malloc(size_t size)
+{
+    return alloc_fast(size);
+}
+
+TIDE_EXPORT void tide_free(void *p)
+{
+    free_fast(p, "free");
+}
+
+TIDE_EXPORT void tide_free_sized(void *p, size_t size)
+{
+    (void)size;
+    free_fast(p, "free_sized");
+}
+
+TIDE_EXPORT void tide_free_aligned_sized(void *p, size_t alignment, size_t size)
+{
+    (void)alignment;
+    (void)size;
+    free_fast(p, "free_aligned_sized");
+}
+
+TIDE_EXPORT void *tide_calloc(size_t count, size_t size)
+{
+    size_t total;
+    if (unlikely(__builtin_mul_overflow(count, size, &total))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return alloc_generic(total, 0, true);
+}
+
+static size_t usable_size(const void *p, const char *call)
+{
+    span_t *s = pagemap_lookup(p);
+    switch (s->kind) {
+    case SPAN_SMALL:
+        return s->block_size;
+    case SPAN_LARGE:
+    case SPAN_HUGE:
+        if (p != s->start)
+            report_misuse(call, p, "pointer is inside a block, not at its start");
+        return large_usable_size(s);
+    default:
+        report_misuse(call, p, "pointer was not allocated by tidemalloc, or was already freed");
+    }
+}
+
+TIDE_EXPORT size_t tide_malloc_usable_size(const void *p)
+{
+    if (p == NULL)
+        return 0;
+    return usable_size(p, "malloc_usable_size");
+}
+
+TIDE_EXPORT void *tide_realloc(void *p, size_t size)
+{
+    if (p == NULL)
+        return alloc_fast(size);
+    if (size == 0) {
+        /* glibc: realloc(p, 0) frees p and returns NULL. */
+        free_fast(p, "realloc");
+        return NULL;
+    }
+    size_t old = usable_size(p, "realloc");
+    span_t *s = pagemap_lookup(p);
+    if (s->kind == SPAN_SMALL) {
+        /* Stay put unless the block would be less than half used. */
+        if (size <= old && size >= old / 2)
+            return p;
+    } else if (size > SC_SMALL_MAX) {
+        void *q = large_resize(s, p, size);
+        if (q)
+            return q;
+    }
+    void *q = alloc_generic(size, 0, false);
+    if (q == NULL)
+        return NULL; /* p is untouched */
+    memcpy(q, p, old < size ? old : size);
+    free_fast(p, "realloc");
+    return q;
+}
+
+TIDE_EXPORT void *tide_reallocarray(void *p, size_t count, size_t size)
+{
+    size_t total;
+    if (unlikely(__builtin_mul_overflow(count, size, &total))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return tide_realloc(p, total);
+}
+
+static void *aligned(size_t align, size_t size)
+{
+    if (align <= 16)
+        return alloc_fast(size);
+    return alloc_generic(size, align, false);
+}
+
+TIDE_EXPORT int tide_posix_memalign(void **out, size_t align, size_t size)
+{
+    if (align < sizeof(void *) || (align & (align - 1)) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = aligned(align, size);
+    if (p == NULL) {
+        errno = saved;
+        return ENOMEM;
+    }
+    *out = p;
+    return 0;
+}
+
+TIDE_EXPORT void *tide_aligned_alloc(size_t align, size_t size)
+{
+    if (align == 0 || (align & (align - 1)) != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned(align, size);
+}
+
+TIDE_EXPORT void *tide_memalign(size_t align, size_t size)
+{
+    /* glibc rounds a non-power-of-two alignment up. */
+    if (align > ((size_t)1 << 62)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align & (align - 1))
+        align = (size_t)1 << (64 - __builtin_clzl(align));
+    return aligned(align, size);
+}
+
+TIDE_EXPORT void *tide_valloc(size_t size)
+{
+    return aligned(OS_PAGE_SIZE, size);
+}
+
+TIDE_EXPORT void *tide_pvalloc(size_t size)
+{
+    size_t rounded = (size + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1);
+    if (rounded < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return aligned(OS_PAGE_SIZE, rounded ? rounded : OS_PAGE_SIZE);
+}
+
+TIDE_EXPORT void tide_purge(void)
+{
+    heap_t *h = tls_heap;
+    if (h != &heap_empty && h != &heap_exited)
+        slab_collect_pending(h);
+    heap_collect_orphans();
+    page_heap_purge_all();
+}

@@ -1,0 +1,129 @@
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+/* Defaults, and why, are in docs/CONFIG.md. */
+options_t options = {
+    .decay_ms = 1000,
+    .dirty_max = (size_t)256 << 20,
+    .background_thread = true,
+};
+
+/* A program may define this to configure tidemalloc without the environment. */
+extern const char *tide_conf __attribute__((weak));
+
+enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES };
+
+typedef struct opt_desc {
+    const char *name;
+    enum opt_type type;
+    size_t offset;
+} opt_desc_t;
+
+static const opt_desc_t opt_table[] = {
+    { "decay_ms", OPT_MS, offsetof(options_t, decay_ms) },
+    { "dirty_max", OPT_BYTES, offsetof(options_t, dirty_max) },
+    { "background_thread", OPT_BOOL, offsetof(options_t, background_thread) },
+};
+
+static bool parse_uint(const char *s, size_t n, uint64_t *out, bool allow_suffix)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    if (n == 0)
+        return false;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (i == 0)
+        return false;
+    if (i < n) {
+        if (!allow_suffix || i + 1 != n)
+            return false;
+        unsigned shift;
+        switch (s[i]) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: return false;
+        }
+        if (v > (UINT64_MAX >> shift))
+            return false;
+        v <<= shift;
+    }
+    *out = v;
+    return true;
+}
+
+static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_t vn)
+{
+    char *field = (char *)o + d->offset;
+    uint64_t x;
+    switch (d->type) {
+    case OPT_BOOL:
+        if (vn == 4 && memcmp(v, "true", 4) == 0)
+            *(bool *)field = true;
+        else if (vn == 5 && memcmp(v, "false", 5) == 0)
+            *(bool *)field = false;
+        else
+            return "expected true or false";
+        return NULL;
+    case OPT_MS:
+        if (!parse_uint(v, vn, &x, false))
+            return "expected a whole number of milliseconds";
+        *(uint64_t *)field = x;
+        return NULL;
+    case OPT_BYTES:
+        if (!parse_uint(v, vn, &x, true))
+            return "expected a byte count, optionally with K, M or G";
+        *(size_t *)field = (size_t)x;
+        return NULL;
+    }
+    return "unknown type";
+}
+
+int config_parse(options_t *o, const char *text, const char *source)
+{
+    int bad = 0;
+    const char *p = text;
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (len == 0) {
+            /* tolerate empty items such as a trailing comma */
+        } else if (!colon) {
+            report_config_error(source, p, len, "expected key:value");
+            bad++;
+        } else {
+            size_t kn = (size_t)(colon - p);
+            const opt_desc_t *d = NULL;
+            for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
+                if (strlen(opt_table[i].name) == kn && memcmp(opt_table[i].name, p, kn) == 0)
+                    d = &opt_table[i];
+            const char *why = d ? apply(o, d, colon + 1, len - kn - 1) : "unknown option";
+            if (why) {
+                report_config_error(source, p, len, why);
+                bad++;
+            }
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return bad;
+}
+
+void config_init(void)
+{
+    if (&tide_conf != NULL && tide_conf != NULL)
+        config_parse(&options, tide_conf, "tide_conf");
+    const char *env = secure_getenv("TIDE_CONF");
+    if (env)
+        config_parse(&options, env, "TIDE_CONF");
+}

@@ -1,0 +1,24 @@
+/* config — options from TIDE_CONF="key:value,..." (or a program's own
+ * `const char *tide_conf` symbol), documented in docs/CONFIG.md. */
+#ifndef TIDE_CONFIG_H
+#define TIDE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct options {
+    uint64_t decay_ms;       /* freed pages stay resident at most this long */
+    size_t dirty_max;        /* ...and never more than this many bytes */
+    bool background_thread;  /* purge while the program idles */
+} options_t;
+
+extern options_t options;
+
+/* Parse the environment once; bad options are reported and ignored. */
+void config_init(void);
+/* Parse one "key:value,key:value" string into *o; reports each bad option
+ * to stderr (prefixed with `source`). Returns the number of bad options. */
+int config_parse(options_t *o, const char *text, const char *source);
+
+#endif

@@ -1,0 +1,55 @@
+/* heap — one per thread: the current slab of each size class, slabs with
+ * free blocks binned by fullness, and the list of slabs other threads freed
+ * into. No locks and no atomics for a thread's own small blocks.
+ *
+ * A thread starts on `heap_empty`, whose every slot is span_none, so the
+ * malloc fast path needs no "initialised?" test: the first allocation simply
+ * misses and the slow path sets the thread up. When a thread exits its heap
+ * is emptied as far as it can be and parked as an orphan; the next new thread
+ * adopts it, slabs and all, so thread churn costs no new memory.
+ */
+#ifndef TIDE_HEAP_H
+#define TIDE_HEAP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "size_class.h"
+#include "span.h"
+
+#define PARTIAL_BINS 4
+
+enum heap_state { HEAP_ACTIVE, HEAP_ORPHAN, HEAP_QUARANTINED, HEAP_STATIC };
+
+typedef struct heap {
+    span_t *direct[SC_DIRECT_COUNT]; /* current slab by (size + 15) / 16 */
+    span_t *cur[SC_COUNT];           /* current slab by class */
+    span_t *partial[SC_COUNT][PARTIAL_BINS]; /* bin 0 is the fullest */
+    _Atomic(span_t *) pending;       /* slabs with remote frees to collect */
+    struct heap *next_all;
+    struct heap *next_orphan;
+    int state;
+} heap_t;
+
+extern __thread heap_t *tls_heap;
+extern heap_t heap_empty;   /* a thread that has not allocated yet */
+extern heap_t heap_exited;  /* a thread whose heap has been handed back */
+
+/* Give the calling thread a heap (adopting an orphan if there is one).
+ * Returns heap_exited if the thread is past its exit hook. */
+heap_t *heap_thread_init(void);
+/* Serve one allocation for a thread past its exit hook, from a shared heap. */
+void *heap_exited_alloc(size_t size, size_t align);
+/* Collect remote frees for every orphaned heap (called by the purger). */
+void heap_collect_orphans(void);
+/* Install the thread-exit hook (needs pthread keys: called from the
+ * library constructor). */
+void heap_setup_exit_hook(void);
+size_t heap_count_active(void);
+size_t heap_count_orphans(void);
+
+void heap_fork_prepare(void);
+void heap_fork_parent(void);
+void heap_fork_child(void);
+
+#endif

@@ -1,0 +1,59 @@
+#include "init.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "heap.h"
+#include "meta.h"
+#include "page_heap.h"
+#include "pagemap.h"
+#include "purger.h"
+
+static bool options_ready;
+
+void tide_init(void)
+{
+    if (!__atomic_load_n(&options_ready, __ATOMIC_ACQUIRE)) {
+        /* Racing threads parse the same text into the same values. */
+        config_init();
+        __atomic_store_n(&options_ready, true, __ATOMIC_RELEASE);
+    }
+}
+
+/* Lock order: heaps, purger, page heap, pagemap, meta. */
+static void fork_prepare(void)
+{
+    heap_fork_prepare();
+    purger_fork_prepare();
+    page_heap_fork_prepare();
+    pagemap_fork_prepare();
+    meta_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+    meta_fork_parent();
+    pagemap_fork_parent();
+    page_heap_fork_parent();
+    purger_fork_parent();
+    heap_fork_parent();
+}
+
+static void fork_child(void)
+{
+    meta_fork_child();
+    pagemap_fork_child();
+    page_heap_fork_child();
+    purger_fork_child();
+    heap_fork_child();
+}
+
+/* pthread_key_create and pthread_atfork may allocate, so they wait for the
+ * constructor rather than run inside the first malloc. */
+__attribute__((constructor)) static void tide_constructor(void)
+{
+    tide_init();
+    heap_setup_exit_hook();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}

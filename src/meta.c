@@ -1,0 +1,41 @@
+#include "meta.h"
+
+#include <pthread.h>
+
+#include "os.h"
+
+#define META_CHUNK ((size_t)1 << 20)
+
+static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *bump, *bump_end;
+static size_t total;
+
+void *meta_alloc(size_t size)
+{
+    size = (size + 63) & ~(size_t)63;
+    pthread_mutex_lock(&meta_lock);
+    if ((size_t)(bump_end - bump) < size) {
+        size_t chunk = size > META_CHUNK ? (size + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1) : META_CHUNK;
+        char *p = os_reserve(chunk, OS_PAGE_SIZE);
+        if (!p) {
+            pthread_mutex_unlock(&meta_lock);
+            return NULL;
+        }
+        bump = p;
+        bump_end = p + chunk;
+    }
+    void *out = bump;
+    bump += size;
+    total += size;
+    pthread_mutex_unlock(&meta_lock);
+    return out;
+}
+
+size_t meta_bytes(void)
+{
+    return __atomic_load_n(&total, __ATOMIC_RELAXED);
+}
+
+void meta_fork_prepare(void) { pthread_mutex_lock(&meta_lock); }
+void meta_fork_parent(void) { pthread_mutex_unlock(&meta_lock); }
+void meta_fork_child(void) { pthread_mutex_init(&meta_lock, NULL); }

@@ -1,0 +1,16 @@
+/* meta — memory for the allocator's own bookkeeping (heaps, regions, span
+ * descriptors), taken straight from the OS so it never recurses into malloc
+ * and never sits inside the pages it describes. */
+#ifndef TIDE_META_H
+#define TIDE_META_H
+
+#include <stddef.h>
+
+/* Zeroed, 64-byte aligned, never freed (callers recycle what they take). */
+void *meta_alloc(size_t size);
+size_t meta_bytes(void);
+void meta_fork_prepare(void);
+void meta_fork_parent(void);
+void meta_fork_child(void);
+
+#endif

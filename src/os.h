@@ -1,0 +1,33 @@
+/* os — every system call the allocator makes goes through here.
+ * Porting tidemalloc means rewriting os.c. */
+#ifndef TIDE_OS_H
+#define TIDE_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define OS_PAGE_SHIFT 12
+#define OS_PAGE_SIZE ((size_t)1 << OS_PAGE_SHIFT)
+
+/* Reserve size bytes of read-write address space, aligned to align (a power
+ * of two, at least a page). Pages cost nothing until touched. NULL on failure. */
+void *os_reserve(size_t size, size_t align);
+/* Reserve read-only zero memory: it costs no RSS when read. */
+void *os_reserve_readonly(size_t size);
+void os_release(void *p, size_t size);
+/* Give the pages back to the OS; they read as zero afterwards. */
+bool os_purge(void *p, size_t size);
+/* Move/grow a whole mapping (mremap); NULL on failure. */
+void *os_remap(void *p, size_t old_size, size_t new_size);
+/* Monotonic milliseconds, cheap (coarse clock). */
+uint64_t os_now_ms(void);
+/* Write to stderr without allocating. */
+void os_write_stderr(const char *s, size_t n);
+
+/* Failure injection for tests: make the nth next reserve (or purge) fail.
+ * 0 disables. */
+void os_fail_reserve_after(unsigned n);
+void os_fail_purge_after(unsigned n);
+
+#endif

@@ -1,0 +1,378 @@
+#include "page_heap.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "bitmap.h"
+#include "config.h"
+#include "decay.h"
+#include "meta.h"
+#include "os.h"
+#include "purger.h"
+
+#define MAX_REGIONS 4096
+#define PURGE_BATCH 32
+
+static struct {
+    pthread_mutex_t lock;
+    region_t *regions[MAX_REGIONS]; /* sorted by base address */
+    size_t nregions;
+    region_t *spare_regions;        /* descriptors of unmapped regions */
+    span_t *free_descs;
+    size_t active_pages, dirty_pages;
+    uint64_t purged_pages, purge_calls;
+    decay_t decay;
+    bool decay_ready;
+    size_t dirty_cap_pages;
+} ph = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* ---- span descriptors ---- */
+
+static span_t *desc_alloc_locked(void)
+{
+    if (!ph.free_descs) {
+        enum { BATCH = 64 };
+        span_t *batch = meta_alloc(sizeof(span_t) * BATCH);
+        if (!batch)
+            return NULL;
+        for (int i = 0; i < BATCH; i++) {
+            batch[i].next = ph.free_descs;
+            ph.free_descs = &batch[i];
+        }
+    }
+    span_t *s = ph.free_descs;
+    ph.free_descs = s->next;
+    memset(s, 0, sizeof *s);
+    s->bin = SPAN_NO_BIN;
+    return s;
+}
+
+static void desc_free_locked(span_t *s)
+{
+    s->kind = SPAN_NONE;
+    s->next = ph.free_descs;
+    ph.free_descs = s;
+}
+
+span_t *page_heap_desc_alloc(void)
+{
+    pthread_mutex_lock(&ph.lock);
+    span_t *s = desc_alloc_locked();
+    pthread_mutex_unlock(&ph.lock);
+    return s;
+}
+
+void page_heap_desc_free(span_t *s)
+{
+    pthread_mutex_lock(&ph.lock);
+    desc_free_locked(s);
+    pthread_mutex_unlock(&ph.lock);
+}
+
+/* ---- regions ---- */
+
+static void ensure_policy_locked(uint64_t now)
+{
+    if (!ph.decay_ready) {
+        decay_init(&ph.decay, options.decay_ms, now);
+        ph.dirty_cap_pages = options.dirty_max >> OS_PAGE_SHIFT;
+        ph.decay_ready = true;
+    }
+}
+
+static region_t *region_new_locked(void)
+{
+    if (ph.nregions == MAX_REGIONS)
+        return NULL;
+    char *base = os_reserve((size_t)1 << REGION_SHIFT, OS_PAGE_SIZE);
+    if (!base)
+        return NULL;
+    region_t *r = ph.spare_regions;
+    if (r)
+        ph.spare_regions = *(region_t **)r;
+    else
+        r = meta_alloc(sizeof *r);
+    if (!r) {
+        os_release(base, (size_t)1 << REGION_SHIFT);
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    r->base = base;
+    r->free_pages = REGION_PAGES;
+    r->max_run_hint = REGION_PAGES;
+    bm_assign(r->free_bits, 0, REGION_PAGES, 1);
+    size_t i = ph.nregions;
+    while (i > 0 && ph.regions[i - 1]->base > base) {
+        ph.regions[i] = ph.regions[i - 1];
+        i--;
+    }
+    ph.regions[i] = r;
+    ph.nregions++;
+    return r;
+}
+
+static void region_delete_locked(size_t i)
+{
+    region_t *r = ph.regions[i];
+    os_release(r->base, (size_t)1 << REGION_SHIFT);
+    memmove(&ph.regions[i], &ph.regions[i + 1], (ph.nregions - i - 1) * sizeof(region_t *));
+    ph.nregions--;
+    *(region_t **)r = ph.spare_regions;
+    ph.spare_regions = r;
+}
+
+/* First free run of n pages (aligned) in r; SIZE_MAX if none. */
+static size_t region_find(region_t *r, size_t n, size_t align)
+{
+    size_t page0 = (uintptr_t)r->base >> OS_PAGE_SHIFT;
+    size_t longest = 0, pos = 0;
+    while (pos < REGION_PAGES) {
+        size_t a = bm_next(r->free_bits, REGION_PAGES, pos, 1);
+        if (a == REGION_PAGES)
+            break;
+        size_t b = bm_next(r->free_bits, REGION_PAGES, a, 0);
+        size_t start = a;
+        if (align > 1)
+            start = ((page0 + a + align - 1) & ~(align - 1)) - page0;
+        if (start + n <= b)
+            return start;
+        if (b - a > longest)
+            longest = b - a;
+        pos = b;
+    }
+    r->max_run_hint = longest;
+    return SIZE_MAX;
+}
+
+/* Take [i, i+n) out of the free pages; returns how many were dirty. */
+static size_t claim_locked(region_t *r, size_t i, size_t n)
+{
+    bm_assign(r->free_bits, i, i + n, 0);
+    size_t dirty = bm_count(r->dirty_bits, i, i + n);
+    if (dirty) {
+        bm_assign(r->dirty_bits, i, i + n, 0);
+        r->dirty_pages -= dirty;
+        ph.dirty_pages -= dirty;
+    }
+    r->free_pages -= n;
+    return dirty;
+}
+
+/* Put [i, i+n) back as free pages, dirty or clean. */
+static void release_locked(region_t *r, size_t i, size_t n, bool dirty)
+{
+    bm_assign(r->free_bits, i, i + n, 1);
+    if (dirty) {
+        bm_assign(r->dirty_bits, i, i + n, 1);
+        r->dirty_pages += n;
+        ph.dirty_pages += n;
+    }
+    r->free_pages += n;
+    size_t a = bm_prev_end(r->free_bits, i, 0);
+    size_t b = bm_next(r->free_bits, REGION_PAGES, i + n, 0);
+    if (b - a > r->max_run_hint)
+        r->max_run_hint = b - a;
+}
+
+span_t *page_heap_alloc(size_t npages, size_t align_pages)
+{
+    if (npages == 0 || npages > REGION_PAGES)
+        return NULL;
+    if (align_pages == 0)
+        align_pages = 1;
+    pthread_mutex_lock(&ph.lock);
+    region_t *r = NULL;
+    size_t idx = SIZE_MAX;
+    for (size_t k = 0; k < ph.nregions && idx == SIZE_MAX; k++) {
+        r = ph.regions[k];
+        if (r->free_pages >= npages && r->max_run_hint >= npages)
+            idx = region_find(r, npages, align_pages);
+    }
+    if (idx == SIZE_MAX) {
+        r = region_new_locked();
+        if (r)
+            idx = region_find(r, npages, align_pages);
+    }
+    span_t *s = NULL;
+    if (idx != SIZE_MAX && (s = desc_alloc_locked()) != NULL) {
+        size_t dirty = claim_locked(r, idx, npages);
+        ph.active_pages += npages;
+        s->start = r->base + (idx << OS_PAGE_SHIFT);
+        s->npages = npages;
+        s->region = r;
+        s->clean = dirty == 0;
+    }
+    pthread_mutex_unlock(&ph.lock);
+    return s;
+}
+
+static void decay_locked(uint64_t now);
+
+void page_heap_free(span_t *s)
+{
+    region_t *r = s->region;
+    size_t idx = (size_t)(s->start - r->base) >> OS_PAGE_SHIFT;
+    size_t n = s->npages;
+    uint64_t now = os_now_ms();
+    pthread_mutex_lock(&ph.lock);
+    ensure_policy_locked(now);
+    bool was_clean = ph.dirty_pages == 0;
+    release_locked(r, idx, n, true);
+    ph.active_pages -= n;
+    desc_free_locked(s);
+    decay_note(&ph.decay, n, now);
+    decay_locked(now);
+    bool wake = was_clean && ph.dirty_pages > 0;
+    pthread_mutex_unlock(&ph.lock);
+    if (wake)
+        purger_notify();
+}
+
+bool page_heap_resize(span_t *s, size_t npages)
+{
+    region_t *r = s->region;
+    size_t idx = (size_t)(s->start - r->base) >> OS_PAGE_SHIFT;
+    bool ok = true, wake = false;
+    pthread_mutex_lock(&ph.lock);
+    if (npages > s->npages) {
+        size_t extra = npages - s->npages;
+        size_t end = idx + s->npages;
+        if (idx + npages <= REGION_PAGES && bm_count(r->free_bits, end, end + extra) == extra) {
+            if (claim_locked(r, end, extra))
+                s->clean = 0;
+            ph.active_pages += extra;
+            s->npages = npages;
+        } else {
+            ok = false;
+        }
+    } else if (npages < s->npages) {
+        uint64_t now = os_now_ms();
+        ensure_policy_locked(now);
+        size_t cut = s->npages - npages;
+        bool was_clean = ph.dirty_pages == 0;
+        release_locked(r, idx + npages, cut, true);
+        ph.active_pages -= cut;
+        s->npages = npages;
+        decay_note(&ph.decay, cut, now);
+        decay_locked(now);
+        wake = was_clean && ph.dirty_pages > 0;
+    }
+    pthread_mutex_unlock(&ph.lock);
+    if (wake)
+        purger_notify();
+    return ok;
+}
+
+/* ---- purging ---- */
+
+typedef struct { region_t *r; size_t a, b; } purge_range_t;
+
+/* Purge dirty pages, highest addresses first, until at most `target` remain.
+ * Drops the lock around madvise so other threads keep allocating. */
+static void purge_to_locked(size_t target)
+{
+    for (int round = 0; round < 64 && ph.dirty_pages > target; round++) {
+        purge_range_t batch[PURGE_BATCH];
+        int nb = 0;
+        size_t need = ph.dirty_pages - target;
+        for (size_t k = ph.nregions; k-- > 0 && nb < PURGE_BATCH && need > 0;) {
+            region_t *r = ph.regions[k];
+            size_t pos = REGION_PAGES;
+            while (r->dirty_pages > 0 && nb < PURGE_BATCH && need > 0) {
+                size_t b = bm_prev_end(r->dirty_bits, pos, 1);
+                if (b == 0)
+                    break;
+                size_t a = bm_prev_end(r->dirty_bits, b, 0);
+                if (b - a > need)
+                    a = b - need;
+                claim_locked(r, a, b - a);
+                need -= b - a;
+                batch[nb++] = (purge_range_t){ r, a, b };
+                pos = a;
+            }
+        }
+        if (nb == 0)
+            return;
+        pthread_mutex_unlock(&ph.lock);
+        bool ok[PURGE_BATCH];
+        for (int i = 0; i < nb; i++)
+            ok[i] = os_purge(batch[i].r->base + (batch[i].a << OS_PAGE_SHIFT),
+                             (batch[i].b - batch[i].a) << OS_PAGE_SHIFT);
+        pthread_mutex_lock(&ph.lock);
+        bool failed = false;
+        for (int i = 0; i < nb; i++) {
+            size_t n = batch[i].b - batch[i].a;
+            release_locked(batch[i].r, batch[i].a, n, !ok[i]);
+            if (ok[i]) {
+                ph.purged_pages += n;
+                ph.purge_calls++;
+            } else {
+                failed = true;
+            }
+        }
+        if (failed)
+            return;
+    }
+    /* Unmap regions that are entirely free and purged, keeping the lowest. */
+    for (size_t k = ph.nregions; k-- > 1;) {
+        region_t *r = ph.regions[k];
+        if (r->free_pages == REGION_PAGES && r->dirty_pages == 0)
+            region_delete_locked(k);
+    }
+}
+
+static void decay_locked(uint64_t now)
+{
+    size_t allowed = decay_allowed(&ph.decay, now);
+    if (allowed > ph.dirty_cap_pages)
+        allowed = ph.dirty_cap_pages;
+    if (ph.dirty_pages > allowed)
+        purge_to_locked(allowed);
+}
+
+uint64_t page_heap_decay_tick(void)
+{
+    uint64_t now = os_now_ms();
+    pthread_mutex_lock(&ph.lock);
+    ensure_policy_locked(now);
+    decay_locked(now);
+    uint64_t next = ph.dirty_pages ? decay_next_change(&ph.decay) : UINT64_MAX;
+    if (ph.dirty_pages && next == UINT64_MAX)
+        next = now + ph.decay.bucket_ms; /* dirt that outlived its record */
+    pthread_mutex_unlock(&ph.lock);
+    return next;
+}
+
+void page_heap_purge_all(void)
+{
+    pthread_mutex_lock(&ph.lock);
+    purge_to_locked(0);
+    pthread_mutex_unlock(&ph.lock);
+}
+
+void page_heap_set_policy(uint64_t decay_ms, size_t dirty_max_bytes)
+{
+    uint64_t now = os_now_ms();
+    pthread_mutex_lock(&ph.lock);
+    decay_init(&ph.decay, decay_ms, now);
+    ph.dirty_cap_pages = dirty_max_bytes >> OS_PAGE_SHIFT;
+    ph.decay_ready = true;
+    decay_locked(now);
+    pthread_mutex_unlock(&ph.lock);
+}
+
+void page_heap_stats(page_heap_stats_t *out)
+{
+    pthread_mutex_lock(&ph.lock);
+    out->active_pages = ph.active_pages;
+    out->dirty_pages = ph.dirty_pages;
+    out->regions = ph.nregions;
+    out->mapped_pages = ph.nregions * REGION_PAGES;
+    out->purged_pages = ph.purged_pages;
+    out->purge_calls = ph.purge_calls;
+    pthread_mutex_unlock(&ph.lock);
+}
+
+void page_heap_fork_prepare(void) { pthread_mutex_lock(&ph.lock); }
+void page_heap_fork_parent(void) { pthread_mutex_unlock(&ph.lock); }
+void page_heap_fork_child(void) { pthread_mutex_init(&ph.lock, NULL); }

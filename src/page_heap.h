@@ -1,0 +1,60 @@
+/* page heap — large regions of address space split into runs of pages.
+ *
+ * Runs are found address-ordered first fit, so the heap stays dense at low
+ * addresses and high regions can empty. Free pages are tracked per region in
+ * two bitmaps: free, and dirty (free but possibly resident). Dirty pages are
+ * purged (MADV_DONTNEED) by the decay policy, highest addresses first; a
+ * region that is entirely free and purged is unmapped.
+ *
+ * One mutex guards it all; purging drops it around the madvise calls.
+ */
+#ifndef TIDE_PAGE_HEAP_H
+#define TIDE_PAGE_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "span.h"
+
+#define REGION_SHIFT 26                   /* 64 MiB regions */
+#define REGION_PAGES ((size_t)1 << (REGION_SHIFT - 12))
+
+typedef struct region {
+    char *base;
+    size_t free_pages;   /* free and not being purged */
+    size_t dirty_pages;
+    size_t max_run_hint; /* no free run is longer than this */
+    uint64_t free_bits[REGION_PAGES / 64];
+    uint64_t dirty_bits[REGION_PAGES / 64];
+} region_t;
+
+/* A run of npages pages aligned to align_pages pages (1 = any). The span's
+ * start, npages, region and clean fields are set. NULL when out of memory. */
+span_t *page_heap_alloc(size_t npages, size_t align_pages);
+void page_heap_free(span_t *s);
+/* Grow or shrink a run in place; false if the pages after it are taken. */
+bool page_heap_resize(span_t *s, size_t npages);
+
+/* Descriptors for spans that do not come from a region (huge blocks). */
+span_t *page_heap_desc_alloc(void);
+void page_heap_desc_free(span_t *s);
+
+/* Purge what the decay policy no longer allows; returns when the allowance
+ * next shrinks (UINT64_MAX when nothing is dirty). */
+uint64_t page_heap_decay_tick(void);
+/* Purge every dirty page. */
+void page_heap_purge_all(void);
+void page_heap_set_policy(uint64_t decay_ms, size_t dirty_max_bytes);
+
+typedef struct page_heap_stats {
+    size_t active_pages, dirty_pages, mapped_pages, regions;
+    uint64_t purged_pages, purge_calls;
+} page_heap_stats_t;
+void page_heap_stats(page_heap_stats_t *out);
+
+void page_heap_fork_prepare(void);
+void page_heap_fork_parent(void);
+void page_heap_fork_child(void);
+
+#endif

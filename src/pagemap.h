@@ -1,0 +1,42 @@
+/* pagemap — address → span, for every page tidemalloc hands out.
+ *
+ * Two levels cover the 47-bit user address space: bits 47..34 select a leaf
+ * table, bits 33..12 a page in it. Entries are stored as offsets from a base
+ * (the leaf from an all-zero leaf, the span from span_none), so an address
+ * tidemalloc never mapped decodes to span_none with no branch: the free fast
+ * path does two loads and no NULL check, and a foreign pointer simply lands
+ * in the slow path, which reports it.
+ */
+#ifndef TIDE_PAGEMAP_H
+#define TIDE_PAGEMAP_H
+
+#include "os.h"
+#include "span.h"
+
+#define PM_L1_BITS 14
+#define PM_L2_BITS 22
+#define PM_L2_SHIFT (OS_PAGE_SHIFT + PM_L2_BITS)
+
+extern uintptr_t pagemap_l1[(size_t)1 << PM_L1_BITS];
+extern uintptr_t pagemap_zero_leaf[(size_t)1 << PM_L2_BITS];
+
+static inline span_t *pagemap_lookup(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    const uintptr_t *leaf = (const uintptr_t *)((uintptr_t)pagemap_zero_leaf +
+        pagemap_l1[(a >> PM_L2_SHIFT) & (((uintptr_t)1 << PM_L1_BITS) - 1)]);
+    return (span_t *)((uintptr_t)&span_none +
+        leaf[(a >> OS_PAGE_SHIFT) & (((uintptr_t)1 << PM_L2_BITS) - 1)]);
+}
+
+/* Map npages pages from start to span (span_none clears). Returns false if a
+ * leaf table could not be allocated. */
+bool pagemap_set(const void *start, size_t npages, span_t *span);
+/* Bytes of leaf tables reserved so far (virtual; see stats). */
+size_t pagemap_leaf_count(void);
+
+void pagemap_fork_prepare(void);
+void pagemap_fork_parent(void);
+void pagemap_fork_child(void);
+
+#endif

@@ -1,0 +1,115 @@
+#define _GNU_SOURCE
+#include "purger.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "heap.h"
+#include "page_heap.h"
+
+static pthread_mutex_t purger_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t purger_cond;
+static bool cond_ready;
+static bool started;
+static uint64_t wake_seq;
+
+static void *purger_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&purger_lock);
+        uint64_t seen = wake_seq;
+        pthread_mutex_unlock(&purger_lock);
+
+        heap_collect_orphans();
+        uint64_t next = page_heap_decay_tick();
+
+        pthread_mutex_lock(&purger_lock);
+        while (wake_seq == seen) {
+            if (next == UINT64_MAX) {
+                pthread_cond_wait(&purger_cond, &purger_lock);
+            } else {
+                struct timespec ts = { (time_t)(next / 1000), (long)(next % 1000) * 1000000L + 1000000L };
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                if (pthread_cond_timedwait(&purger_cond, &purger_lock, &ts) != 0)
+                    break;
+            }
+        }
+        pthread_mutex_unlock(&purger_lock);
+    }
+    return NULL;
+}
+
+static void init_cond_locked(void)
+{
+    if (cond_ready)
+        return;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    /* Deadlines come from the coarse monotonic clock, same epoch. */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&purger_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    cond_ready = true;
+}
+
+static bool spawn(void)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    /* The purger must never take a signal meant for the program. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t tid;
+    bool ok = pthread_create(&tid, &attr, purger_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return ok;
+}
+
+void purger_notify(void)
+{
+    if (!options.background_thread)
+        return;
+    pthread_mutex_lock(&purger_lock);
+    if (started) {
+        wake_seq++;
+        pthread_cond_signal(&purger_cond);
+        pthread_mutex_unlock(&purger_lock);
+        return;
+    }
+    /* Claim the start, then create the thread unlocked: pthread_create
+     * allocates, and may well free into here. */
+    started = true;
+    init_cond_locked();
+    pthread_mutex_unlock(&purger_lock);
+    if (!spawn()) {
+        pthread_mutex_lock(&purger_lock);
+        started = false;
+        pthread_mutex_unlock(&purger_lock);
+    }
+}
+
+bool purger_running(void)
+{
+    return __atomic_load_n(&started, __ATOMIC_RELAXED);
+}
+
+void purger_fork_prepare(void) { pthread_mutex_lock(&purger_lock); }
+void purger_fork_parent(void) { pthread_mutex_unlock(&purger_lock); }
+void purger_fork_child(void)
+{
+    /* The thread did not survive the fork; start another when needed. */
+    pthread_mutex_init(&purger_lock, NULL);
+    started = false;
+    cond_ready = false;
+}

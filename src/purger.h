@@ -1,0 +1,21 @@
+/* purger — the background thread that keeps purging when the program idles.
+ *
+ * jemalloc's default and mimalloc only purge when the program calls into
+ * them, so after a burst RSS stays at its peak. The purger is started lazily,
+ * the first time freed pages are waiting, sleeps until the decay policy's
+ * next deadline, and sleeps indefinitely when nothing is dirty.
+ * TIDE_CONF=background_thread:false switches it off.
+ */
+#ifndef TIDE_PURGER_H
+#define TIDE_PURGER_H
+
+#include <stdbool.h>
+
+/* Dirty pages appeared where there were none: wake (or start) the purger. */
+void purger_notify(void);
+bool purger_running(void);
+void purger_fork_prepare(void);
+void purger_fork_parent(void);
+void purger_fork_child(void);
+
+#endif

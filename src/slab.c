@@ -1,0 +1,270 @@
+#include "slab.h"
+
+#include <stdint.h>
+
+#include "os.h"
+#include "page_heap.h"
+#include "pagemap.h"
+#include "report.h"
+
+/* ---- current slab and bins ---- */
+
+static void set_current(heap_t *h, unsigned cls, span_t *s)
+{
+    h->cur[cls] = s;
+    uint32_t bs = sc_block_size[cls];
+    if (bs <= SC_DIRECT_MAX) {
+        uint32_t prev = cls ? sc_block_size[cls - 1] : 0;
+        for (uint32_t i = cls ? prev / 16 + 1 : 0; i <= bs / 16; i++)
+            h->direct[i] = s;
+    }
+}
+
+static unsigned bin_of(const span_t *s)
+{
+    /* bin 0 holds slabs at least 3/4 used: allocate there first, so the
+     * sparse slabs drain and go back to the page heap. */
+    unsigned quarter = (unsigned)(((uint64_t)s->used * 4) / s->reserved);
+    return quarter >= 3 ? 0 : 3 - quarter;
+}
+
+static void bin_insert(heap_t *h, span_t *s)
+{
+    unsigned b = bin_of(s);
+    span_t **head = &h->partial[s->class_idx][b];
+    s->bin = (uint8_t)b;
+    s->prev = NULL;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
+}
+
+static void bin_remove(heap_t *h, span_t *s)
+{
+    if (s->bin == SPAN_NO_BIN)
+        return;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        h->partial[s->class_idx][s->bin] = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    s->bin = SPAN_NO_BIN;
+}
+
+static span_t *bin_take(heap_t *h, unsigned cls)
+{
+    for (unsigned b = 0; b < PARTIAL_BINS; b++) {
+        span_t *s = h->partial[cls][b];
+        if (s) {
+            bin_remove(h, s);
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* ---- slab lifecycle ---- */
+
+static void slab_release(span_t *s)
+{
+    pagemap_set(s->start, s->npages, &span_none);
+    page_heap_free(s);
+}
+
+/* Carve the next OS page's worth of blocks onto the free list, so a new slab
+ * only becomes resident as it is used. */
+static void slab_extend(span_t *s)
+{
+    uint32_t bs = s->block_size;
+    uint32_t n = (uint32_t)(OS_PAGE_SIZE / bs);
+    if (n == 0)
+        n = 1;
+    if (n > s->reserved - s->capacity)
+        n = s->reserved - s->capacity;
+    char *first = s->start + (size_t)s->capacity * bs;
+    char *p = first;
+    for (uint32_t i = 1; i < n; i++, p += bs)
+        ((block_t *)p)->next = (block_t *)(p + bs);
+    ((block_t *)p)->next = s->free;
+    s->free = (block_t *)first;
+    s->capacity += n;
+}
+
+static span_t *slab_new(heap_t *h, unsigned cls)
+{
+    span_t *s = page_heap_alloc(sc_slab_pages[cls], 1);
+    if (!s)
+        return NULL;
+    s->kind = SPAN_SMALL;
+    s->class_idx = (uint8_t)cls;
+    s->block_size = sc_block_size[cls];
+    s->reserved = (uint32_t)((s->npages << OS_PAGE_SHIFT) / s->block_size);
+    s->owner = h;
+    s->owner_fast = h;
+    if (!pagemap_set(s->start, s->npages, s)) {
+        page_heap_free(s);
+        return NULL;
+    }
+    slab_extend(s);
+    return s;
+}
+
+/* Move the blocks other threads freed into s onto `*into`; returns how many. */
+static uint32_t take_remote(span_t *s, block_t **into, bool clear_queued)
+{
+    uintptr_t tf;
+    if (clear_queued) {
+        tf = atomic_exchange_explicit(&s->thread_free, 0, memory_order_acquire);
+    } else {
+        /* Not ours to clear the queued bit: the slab is (or is about to be)
+         * on the pending list. */
+        tf = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+        do {
+            if ((tf & ~(uintptr_t)1) == 0)
+                return 0;
+        } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &tf, tf & 1,
+                                                        memory_order_acquire, memory_order_relaxed));
+    }
+    block_t *list = (block_t *)(tf & ~(uintptr_t)1);
+    if (!list)
+        return 0;
+    uint32_t n = 1;
+    block_t *tail = list;
+    while (tail->next) {
+        tail = tail->next;
+        n++;
+    }
+    tail->next = *into;
+    *into = list;
+    s->used -= n;
+    return n;
+}
+
+static bool is_current(const heap_t *h, const span_t *s)
+{
+    return h->cur[s->class_idx] == s;
+}
+
+/* After blocks came home to s (not current): release it if empty, or make a
+ * full slab available again. */
+static void slab_settle(heap_t *h, span_t *s)
+{
+    if (is_current(h, s))
+        return;
+    if (s->used == 0) {
+        if (atomic_load_explicit(&s->thread_free, memory_order_relaxed) & 1)
+            return; /* still queued: settled again when collected */
+        bin_remove(h, s);
+        slab_release(s);
+    } else if (s->owner_fast == NULL) {
+        s->owner_fast = h;
+        bin_insert(h, s);
+    }
+}
+
+void slab_collect_pending(heap_t *h)
+{
+    span_t *s = atomic_exchange_explicit(&h->pending, NULL, memory_order_acquire);
+    while (s) {
+        span_t *next = s->pending_next;
+        take_remote(s, &s->local_free, true);
+        slab_settle(h, s);
+        s = next;
+    }
+}
+
+void *slab_alloc(heap_t *h, unsigned cls)
+{
+    span_t *s = h->cur[cls];
+    for (;;) {
+        if (s != &span_none) {
+            if (s->free)
+                break;
+            if (s->local_free) {
+                s->free = s->local_free;
+                s->local_free = NULL;
+                break;
+            }
+            if (take_remote(s, &s->free, false))
+                break;
+            if (s->capacity < s->reserved) {
+                slab_extend(s);
+                break;
+            }
+            s->owner_fast = NULL; /* full: its next free takes the slow path */
+            set_current(h, cls, &span_none);
+        }
+        slab_collect_pending(h);
+        s = bin_take(h, cls);
+        if (!s && !(s = slab_new(h, cls)))
+            return NULL;
+        set_current(h, cls, s);
+    }
+    block_t *b = s->free;
+    s->free = b->next;
+    s->used++;
+    return b;
+}
+
+void slab_on_empty(heap_t *h, span_t *s)
+{
+    slab_settle(h, s);
+}
+
+static void check_block(const span_t *s, const void *p, const char *call)
+{
+    size_t off = (size_t)((const char *)p - s->start);
+    if (off % s->block_size != 0)
+        report_misuse(call, p, "pointer is inside a block, not at its start");
+}
+
+void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
+{
+    check_block(s, p, call);
+    block_t *b = p;
+    if (s->owner == h) {
+        if (b == s->local_free || b == s->free)
+            report_misuse(call, p, "double free (block is already free)");
+        b->next = s->local_free;
+        s->local_free = b;
+        s->used--;
+        slab_settle(h, s);
+        return;
+    }
+    /* Another thread's slab: one CAS onto its remote list. s->owner is read
+     * while our block still pins the slab. */
+    heap_t *owner = s->owner;
+    uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    do {
+        if ((block_t *)(old & ~(uintptr_t)1) == b)
+            report_misuse(call, p, "double free (block is already free)");
+        b->next = (block_t *)(old & ~(uintptr_t)1);
+    } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, (uintptr_t)b | 1,
+                                                    memory_order_release, memory_order_relaxed));
+    if (!(old & 1)) {
+        /* First remote free since the owner last looked: queue the slab. */
+        span_t *top = atomic_load_explicit(&owner->pending, memory_order_relaxed);
+        do {
+            s->pending_next = top;
+        } while (!atomic_compare_exchange_weak_explicit(&owner->pending, &top, s,
+                                                        memory_order_release, memory_order_relaxed));
+    }
+}
+
+void slab_detach_all(heap_t *h)
+{
+    slab_collect_pending(h);
+    for (unsigned cls = 0; cls < SC_COUNT; cls++) {
+        span_t *s = h->cur[cls];
+        if (s == &span_none)
+            continue;
+        set_current(h, cls, &span_none);
+        bool available = s->free || s->local_free || s->capacity < s->reserved;
+        s->owner_fast = NULL; /* as if full; settling bins or releases it */
+        if (s->used == 0 || available)
+            slab_settle(h, s);
+    }
+}

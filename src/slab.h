@@ -1,0 +1,23 @@
+/* slab — a span serving blocks of one size class, and its place in its
+ * owner's heap: current, in a partial bin, or full (on no list). */
+#ifndef TIDE_SLAB_H
+#define TIDE_SLAB_H
+
+#include "heap.h"
+
+/* A block of class cls for heap h, refilling the current slab as needed:
+ * local frees first, then remote frees, then the fullest partial slab, then
+ * a new slab. NULL when out of memory. */
+void *slab_alloc(heap_t *h, unsigned cls);
+/* Free p (in slab s) when the fast path could not: s is full, belongs to
+ * another heap, or h is not a real heap. Validates p. */
+void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call);
+/* The fast path saw s->used drop to 0. */
+void slab_on_empty(heap_t *h, span_t *s);
+/* Collect the blocks other threads freed into h's slabs. */
+void slab_collect_pending(heap_t *h);
+/* Park every slab of h so that h can be orphaned: empty slabs go back to the
+ * page heap, the rest wait in partial bins. */
+void slab_detach_all(heap_t *h);
+
+#endif

@@ -1,0 +1,73 @@
+/* span — a run of pages handed out by the page heap, and what it is used for.
+ *
+ * A span is a slab (blocks of one size class), a large block (one page run),
+ * or a huge block (its own mapping). Its descriptor lives outside the pages,
+ * so every page of a slab can be handed back to the OS.
+ *
+ * Invariants of a slab:
+ *  - `used` counts blocks handed out by malloc and not yet back on `free` or
+ *    `local_free`; blocks freed by other threads still count until the owner
+ *    collects them from `thread_free`. So used == 0 means every block is home.
+ *  - Only the owning thread touches free, local_free, used and the lists.
+ *  - Other threads only push onto `thread_free` (one CAS). Bit 0 of
+ *    thread_free says the slab is queued (or about to be) on its owner's
+ *    pending list; only the owner, taking it off that list, clears the bit,
+ *    and a slab with the bit set is never released.
+ *  - owner_fast == owner while the owner may free into the slab on the fast
+ *    path; it is NULL when the slab is full (so the first free into a full
+ *    slab takes the slow path and puts the slab back in a partial bin) and
+ *    for large and huge spans.
+ */
+#ifndef TIDE_SPAN_H
+#define TIDE_SPAN_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct heap;
+struct region;
+
+typedef struct block {
+    struct block *next;
+} block_t;
+
+enum span_kind {
+    SPAN_NONE = 0, /* the sentinel: "not ours" */
+    SPAN_SMALL,
+    SPAN_LARGE,
+    SPAN_HUGE,
+};
+
+typedef struct span {
+    /* hot: the malloc and free fast paths */
+    block_t *free;
+    struct heap *owner_fast;
+    block_t *local_free;
+    uint32_t used;
+    uint32_t block_size;
+    _Atomic uintptr_t thread_free;
+
+    /* cold */
+    struct heap *owner;
+    char *start;
+    size_t npages;       /* pages of the run (huge: of the mapping) */
+    uint32_t capacity;   /* blocks carved out of the slab so far */
+    uint32_t reserved;   /* blocks the slab can hold */
+    uint8_t kind;
+    uint8_t class_idx;
+    uint8_t bin;         /* partial bin, or SPAN_NO_BIN */
+    uint8_t clean;       /* every page came zeroed from the OS */
+    struct span *next, *prev; /* partial-bin list; descriptor free list */
+    struct span *pending_next;
+    struct region *region; /* NULL for huge spans */
+    size_t requested;      /* large/huge: bytes asked for (usable size is the run) */
+} span_t;
+
+#define SPAN_NO_BIN 0xff
+
+/* The sentinel span: every unmapped page maps to it, and every empty heap's
+ * size-class slot points at it, so fast paths need no NULL checks. */
+extern span_t span_none;
+
+#endif

@@ -33,7 +33,8 @@ static void *alloc_generic(size_t size, size_t align, bool zero)
         unsigned cls = sc_of_size(size);
         /* A class whose block size is a multiple of the alignment gives
          * aligned blocks: slabs start on a page. */
-        while (cls < SC_COUNT && (sc_block_size[cls] & (align - 1)) != 0)
+        size_t misalign = align ? align - 1 : 0;
+        while (cls < SC_COUNT && (sc_block_size[cls] & misalign) != 0)
             cls++;
         if (cls < SC_COUNT) {
             p = slab_alloc(h, cls);

@@ -56,16 +56,11 @@ void *alloc_slow(size_t size)
     return alloc_generic(size, 0, false);
 }
 
-void free_double(void *p, const char *call)
-{
-    report_misuse(call, p, "double free (block is already free)");
-}
-
 void free_slow(void *p, span_t *s, const char *call)
 {
     switch (s->kind) {
     case SPAN_SMALL:
-        slab_free_slow(tls_heap, s, p, call);
+        slab_free_slow(heap_get(), s, p, call);
         return;
     case SPAN_LARGE:
     case SPAN_HUGE:

@@ -16,16 +16,17 @@
 #include "pagemap.h"
 #include "slab.h"
 
+#pragma GCC visibility push(hidden)
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 void *alloc_slow(size_t size);
 void free_slow(void *p, span_t *s, const char *call);
-void free_double(void *p, const char *call);
 
 static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
 {
-    heap_t *h = tls_heap;
+    heap_t *h = heap_get();
     if (likely(size <= SC_DIRECT_MAX)) {
         span_t *s = h->direct[(size + 15) >> 4];
         block_t *b = s->free;
@@ -38,24 +39,26 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
     return alloc_slow(size);
 }
 
+/* A block freed twice in a row is the local list's head: that costs one
+ * compare to catch, and free_slow reports it. */
 static inline __attribute__((always_inline)) void free_fast(void *p, const char *call)
 {
     span_t *s = pagemap_lookup(p);
-    if (likely(s->owner_fast == tls_heap)) {
-        block_t *b = p;
+    heap_t *h = heap_get();
+    if (likely(s->owner_fast == h)) {
         block_t *head = s->local_free;
-        if (unlikely(b == head)) {
-            free_double(p, call);
+        if (likely((block_t *)p != head)) {
+            ((block_t *)p)->next = head;
+            s->local_free = p;
+            if (likely(--s->used != 0))
+                return;
+            slab_on_empty(h, s);
             return;
         }
-        b->next = head;
-        s->local_free = b;
-        if (unlikely(--s->used == 0))
-            slab_on_empty(tls_heap, s);
-        return;
     }
     free_slow(p, s, call);
 }
 
+#pragma GCC visibility pop
 
 #endif

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden)
+
 static inline int bm_get(const uint64_t *w, size_t i)
 {
     return (int)((w[i >> 6] >> (i & 63)) & 1);
@@ -82,5 +84,7 @@ static inline size_t bm_count(const uint64_t *w, size_t a, size_t b)
     }
     return c;
 }
+
+#pragma GCC visibility pop
 
 #endif

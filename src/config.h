@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden)
+
 typedef struct options {
     uint64_t decay_ms;       /* freed pages stay resident at most this long */
     size_t dirty_max;        /* ...and never more than this many bytes */
@@ -20,5 +22,7 @@ void config_init(void);
 /* Parse one "key:value,key:value" string into *o; reports each bad option
  * to stderr (prefixed with `source`). Returns the number of bad options. */
 int config_parse(options_t *o, const char *text, const char *source);
+
+#pragma GCC visibility pop
 
 #endif

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden)
+
 #define DECAY_BUCKETS 16
 
 typedef struct decay {
@@ -30,5 +32,7 @@ void decay_note(decay_t *d, size_t npages, uint64_t now);
 size_t decay_allowed(decay_t *d, uint64_t now);
 /* When decay_allowed next drops (UINT64_MAX if it cannot). */
 uint64_t decay_next_change(const decay_t *d);
+
+#pragma GCC visibility pop
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "init.h"
 #include "large.h"
+#include "pagemap.h"
 #include "meta.h"
 #include "slab.h"
 

@@ -17,6 +17,8 @@
 #include "size_class.h"
 #include "span.h"
 
+#pragma GCC visibility push(hidden)
+
 #define PARTIAL_BINS 4
 
 enum heap_state { HEAP_ACTIVE, HEAP_ORPHAN, HEAP_QUARANTINED, HEAP_STATIC };
@@ -32,6 +34,20 @@ typedef struct heap {
 } heap_t;
 
 extern __thread heap_t *tls_heap;
+
+/* The calling thread's heap. On x86-64 this is the two-instruction
+ * initial-exec load; gcc otherwise materialises the variable's address
+ * first, one instruction more on every malloc and free. */
+static inline heap_t *heap_get(void)
+{
+#if defined(__x86_64__) && defined(__PIC__)
+    heap_t *h;
+    __asm__("movq tls_heap@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(h));
+    return h;
+#else
+    return tls_heap;
+#endif
+}
 extern heap_t heap_empty;   /* a thread that has not allocated yet */
 extern heap_t heap_exited;  /* a thread whose heap has been handed back */
 
@@ -51,5 +67,7 @@ size_t heap_count_orphans(void);
 void heap_fork_prepare(void);
 void heap_fork_parent(void);
 void heap_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

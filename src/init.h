@@ -4,6 +4,10 @@
 #ifndef TIDE_INIT_H
 #define TIDE_INIT_H
 
+#pragma GCC visibility push(hidden)
+
 void tide_init(void);
+
+#pragma GCC visibility pop
 
 #endif

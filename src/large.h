@@ -9,6 +9,8 @@
 
 #include "span.h"
 
+#pragma GCC visibility push(hidden)
+
 #define HUGE_THRESHOLD ((size_t)32 << 20)
 
 /* A block of at least size bytes aligned to align (0 or a power of two);
@@ -20,5 +22,7 @@ void large_free(span_t *s, void *p, const char *call);
 void *large_resize(span_t *s, void *p, size_t size);
 size_t large_usable_size(const span_t *s);
 size_t large_huge_bytes(void);
+
+#pragma GCC visibility pop
 
 #endif

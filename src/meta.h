@@ -6,11 +6,15 @@
 
 #include <stddef.h>
 
+#pragma GCC visibility push(hidden)
+
 /* Zeroed, 64-byte aligned, never freed (callers recycle what they take). */
 void *meta_alloc(size_t size);
 size_t meta_bytes(void);
 void meta_fork_prepare(void);
 void meta_fork_parent(void);
 void meta_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

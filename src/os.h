@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#pragma GCC visibility push(hidden)
+
 #define OS_PAGE_SHIFT 12
 #define OS_PAGE_SIZE ((size_t)1 << OS_PAGE_SHIFT)
 
@@ -29,5 +31,7 @@ void os_write_stderr(const char *s, size_t n);
  * 0 disables. */
 void os_fail_reserve_after(unsigned n);
 void os_fail_purge_after(unsigned n);
+
+#pragma GCC visibility pop
 
 #endif

@@ -17,6 +17,8 @@
 
 #include "span.h"
 
+#pragma GCC visibility push(hidden)
+
 #define REGION_SHIFT 26                   /* 64 MiB regions */
 #define REGION_PAGES ((size_t)1 << (REGION_SHIFT - 12))
 
@@ -56,5 +58,7 @@ void page_heap_stats(page_heap_stats_t *out);
 void page_heap_fork_prepare(void);
 void page_heap_fork_parent(void);
 void page_heap_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -2,12 +2,7 @@
 
 #include <pthread.h>
 
-uintptr_t pagemap_l1[(size_t)1 << PM_L1_BITS];
-/* In .bss and never written: reads of it cost no RSS. */
-uintptr_t pagemap_zero_leaf[(size_t)1 << PM_L2_BITS]
-    __attribute__((aligned(4096)));
-
-span_t span_none = { .kind = SPAN_NONE, .bin = SPAN_NO_BIN };
+pagemap_t pagemap __attribute__((aligned(4096))); /* all zero: span_none is SPAN_NONE, no owner */
 
 static pthread_mutex_t leaf_lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t leaves;
@@ -18,7 +13,7 @@ static size_t leaves;
 
 static uintptr_t *leaf_for(uintptr_t a)
 {
-    uintptr_t *slot = &pagemap_l1[(a >> PM_L2_SHIFT) & L1_MASK];
+    uintptr_t *slot = &pagemap.l1[(a >> PM_L2_SHIFT) & L1_MASK];
     uintptr_t off = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (off == 0) {
         pthread_mutex_lock(&leaf_lock);
@@ -26,7 +21,7 @@ static uintptr_t *leaf_for(uintptr_t a)
         if (off == 0) {
             void *leaf = os_reserve(LEAF_BYTES, OS_PAGE_SIZE);
             if (leaf) {
-                off = (uintptr_t)leaf - (uintptr_t)pagemap_zero_leaf;
+                off = (uintptr_t)leaf - (uintptr_t)&pagemap;
                 __atomic_store_n(slot, off, __ATOMIC_RELEASE);
                 leaves++;
             }
@@ -35,7 +30,7 @@ static uintptr_t *leaf_for(uintptr_t a)
         if (off == 0)
             return NULL;
     }
-    return (uintptr_t *)((uintptr_t)pagemap_zero_leaf + off);
+    return (uintptr_t *)((uintptr_t)&pagemap + off);
 }
 
 bool pagemap_set(const void *start, size_t npages, span_t *span)

@@ -13,20 +13,33 @@
 #include "os.h"
 #include "span.h"
 
+#pragma GCC visibility push(hidden)
+
 #define PM_L1_BITS 14
 #define PM_L2_BITS 22
 #define PM_L2_SHIFT (OS_PAGE_SHIFT + PM_L2_BITS)
 
-extern uintptr_t pagemap_l1[(size_t)1 << PM_L1_BITS];
-extern uintptr_t pagemap_zero_leaf[(size_t)1 << PM_L2_BITS];
+/* All three live in one object so the lookup needs a single base address;
+ * the zero leaf comes first, so a leaf's offset from the base is also its
+ * offset from the zero leaf and an unset first-level entry (0) means it. */
+typedef struct pagemap {
+    uintptr_t zero_leaf[(size_t)1 << PM_L2_BITS];
+    uintptr_t l1[(size_t)1 << PM_L1_BITS]; /* leaf offset from the base */
+    span_t none;                           /* the sentinel span_none */
+} pagemap_t;
+
+/* In .bss: the zero leaf is never written, so reading it costs no RSS. */
+extern pagemap_t pagemap;
 
 static inline span_t *pagemap_lookup(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    const uintptr_t *leaf = (const uintptr_t *)((uintptr_t)pagemap_zero_leaf +
-        pagemap_l1[(a >> PM_L2_SHIFT) & (((uintptr_t)1 << PM_L1_BITS) - 1)]);
-    return (span_t *)((uintptr_t)&span_none +
-        leaf[(a >> OS_PAGE_SHIFT) & (((uintptr_t)1 << PM_L2_BITS) - 1)]);
+    const char *base = (const char *)&pagemap;
+    uintptr_t i = (a >> PM_L2_SHIFT) & (((uintptr_t)1 << PM_L1_BITS) - 1);
+    uintptr_t j = (a >> OS_PAGE_SHIFT) & (((uintptr_t)1 << PM_L2_BITS) - 1);
+    uintptr_t leaf = *(const uintptr_t *)(base + offsetof(pagemap_t, l1) + i * sizeof(uintptr_t));
+    uintptr_t entry = *(const uintptr_t *)(base + leaf + j * sizeof(uintptr_t));
+    return (span_t *)(base + offsetof(pagemap_t, none) + entry);
 }
 
 /* Map npages pages from start to span (span_none clears). Returns false if a
@@ -38,5 +51,7 @@ size_t pagemap_leaf_count(void);
 void pagemap_fork_prepare(void);
 void pagemap_fork_parent(void);
 void pagemap_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

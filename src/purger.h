@@ -11,11 +11,15 @@
 
 #include <stdbool.h>
 
+#pragma GCC visibility push(hidden)
+
 /* Dirty pages appeared where there were none: wake (or start) the purger. */
 void purger_notify(void);
 bool purger_running(void);
 void purger_fork_prepare(void);
 void purger_fork_parent(void);
 void purger_fork_child(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden)
+
 #define SC_COUNT 35
 #define SC_SMALL_MAX 14336u
 /* Requests up to this size take the direct-lookup fast path. */
@@ -32,5 +34,7 @@ static inline unsigned sc_of_size(size_t size)
     unsigned within = (unsigned)((size - 1 - ((size_t)1 << k)) >> (k - 2));
     return 8u + (k - 7u) * 4u + within;
 }
+
+#pragma GCC visibility pop
 
 #endif

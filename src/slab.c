@@ -186,6 +186,10 @@ void *slab_alloc(heap_t *h, unsigned cls)
             if (s->local_free) {
                 s->free = s->local_free;
                 s->local_free = NULL;
+                /* A trickle of frees would send every malloc here: while
+                 * the slab has uncarved room, take a page's worth too. */
+                if (s->capacity - s->used < 16 && s->capacity < s->reserved)
+                    slab_extend(s);
                 break;
             }
             if (take_remote(s, &s->free, false))

@@ -5,6 +5,8 @@
 
 #include "heap.h"
 
+#pragma GCC visibility push(hidden)
+
 /* A block of class cls for heap h, refilling the current slab as needed:
  * local frees first, then remote frees, then the fullest partial slab, then
  * a new slab. NULL when out of memory. */
@@ -19,5 +21,7 @@ void slab_collect_pending(heap_t *h);
 /* Park every slab of h so that h can be orphaned: empty slabs go back to the
  * page heap, the rest wait in partial bins. */
 void slab_detach_all(heap_t *h);
+
+#pragma GCC visibility pop
 
 #endif

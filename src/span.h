@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden)
+
 struct heap;
 struct region;
 
@@ -68,6 +70,8 @@ typedef struct span {
 
 /* The sentinel span: every unmapped page maps to it, and every empty heap's
  * size-class slot points at it, so fast paths need no NULL checks. */
-extern span_t span_none;
+#define span_none (pagemap.none)
+
+#pragma GCC visibility pop
 
 #endif

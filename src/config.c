@@ -11,12 +11,15 @@ options_t options = {
     .decay_ms = 1000,
     .dirty_max = (size_t)256 << 20,
     .background_thread = true,
+    .stats_interval_ms = 0,
+    .stats_fd = 2,
+    .stats_print = false,
 };
 
 /* A program may define this to configure tidemalloc without the environment. */
 extern const char *tide_conf __attribute__((weak));
 
-enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES };
+enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD };
 
 typedef struct opt_desc {
     const char *name;
@@ -28,6 +31,9 @@ static const opt_desc_t opt_table[] = {
     { "decay_ms", OPT_MS, offsetof(options_t, decay_ms) },
     { "dirty_max", OPT_BYTES, offsetof(options_t, dirty_max) },
     { "background_thread", OPT_BOOL, offsetof(options_t, background_thread) },
+    { "stats_interval_ms", OPT_MS, offsetof(options_t, stats_interval_ms) },
+    { "stats_fd", OPT_FD, offsetof(options_t, stats_fd) },
+    { "stats_print", OPT_BOOL, offsetof(options_t, stats_print) },
 };
 
 static bool parse_uint(const char *s, size_t n, uint64_t *out, bool allow_suffix)
@@ -79,6 +85,11 @@ static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_
         if (!parse_uint(v, vn, &x, false))
             return "expected a whole number of milliseconds";
         *(uint64_t *)field = x;
+        return NULL;
+    case OPT_FD:
+        if (!parse_uint(v, vn, &x, false) || x > INT32_MAX)
+            return "expected a file descriptor number";
+        *(int64_t *)field = (int64_t)x;
         return NULL;
     case OPT_BYTES:
         if (!parse_uint(v, vn, &x, true))

@@ -13,6 +13,9 @@ typedef struct options {
     uint64_t decay_ms;       /* freed pages stay resident at most this long */
     size_t dirty_max;        /* ...and never more than this many bytes */
     bool background_thread;  /* purge while the program idles */
+    uint64_t stats_interval_ms; /* write a stats line this often (0: never) */
+    int64_t stats_fd;        /* ...to this file descriptor (default stderr) */
+    bool stats_print;        /* print the statistics at exit */
 } options_t;
 
 extern options_t options;

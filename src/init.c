@@ -9,6 +9,7 @@
 #include "page_heap.h"
 #include "pagemap.h"
 #include "purger.h"
+#include "stats.h"
 
 static bool options_ready;
 
@@ -56,4 +57,14 @@ __attribute__((constructor)) static void tide_constructor(void)
     tide_init();
     heap_setup_exit_hook();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (options.stats_interval_ms)
+        purger_notify(); /* the purger thread also writes the stats lines */
+}
+
+__attribute__((destructor)) static void tide_destructor(void)
+{
+    if (options.stats_interval_ms)
+        stats_write_line((int)options.stats_fd);
+    if (options.stats_print)
+        stats_write_report((int)options.stats_fd);
 }

@@ -8,6 +8,7 @@
 #include "decay.h"
 #include "meta.h"
 #include "os.h"
+#include "pagemap.h"
 #include "purger.h"
 
 #define MAX_REGIONS 4096
@@ -370,6 +371,25 @@ void page_heap_stats(page_heap_stats_t *out)
     out->mapped_pages = ph.nregions * REGION_PAGES;
     out->purged_pages = ph.purged_pages;
     out->purge_calls = ph.purge_calls;
+    pthread_mutex_unlock(&ph.lock);
+}
+
+void page_heap_walk(void (*fn)(const span_t *s, void *arg), void *arg)
+{
+    pthread_mutex_lock(&ph.lock);
+    for (size_t k = 0; k < ph.nregions; k++) {
+        region_t *r = ph.regions[k];
+        size_t pos = 0;
+        while ((pos = bm_next(r->free_bits, REGION_PAGES, pos, 0)) < REGION_PAGES) {
+            const span_t *s = pagemap_lookup(r->base + (pos << OS_PAGE_SHIFT));
+            if (s->kind == SPAN_SMALL || s->kind == SPAN_LARGE) {
+                fn(s, arg);
+                pos += s->npages;
+            } else {
+                pos++; /* pages being purged right now */
+            }
+        }
+    }
     pthread_mutex_unlock(&ph.lock);
 }
 

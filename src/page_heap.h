@@ -55,6 +55,9 @@ typedef struct page_heap_stats {
 } page_heap_stats_t;
 void page_heap_stats(page_heap_stats_t *out);
 
+/* Call fn for every span cut from a region, under the page-heap lock. */
+void page_heap_walk(void (*fn)(const span_t *s, void *arg), void *arg);
+
 void page_heap_fork_prepare(void);
 void page_heap_fork_parent(void);
 void page_heap_fork_child(void);

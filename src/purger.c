@@ -8,7 +8,9 @@
 
 #include "config.h"
 #include "heap.h"
+#include "os.h"
 #include "page_heap.h"
+#include "stats.h"
 
 static pthread_mutex_t purger_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t purger_cond;
@@ -19,13 +21,27 @@ static uint64_t wake_seq;
 static void *purger_main(void *arg)
 {
     (void)arg;
+    uint64_t every = options.stats_interval_ms;
+    uint64_t next_stats = every ? os_now_ms() + every : UINT64_MAX;
     for (;;) {
         pthread_mutex_lock(&purger_lock);
         uint64_t seen = wake_seq;
         pthread_mutex_unlock(&purger_lock);
 
-        heap_collect_orphans();
-        uint64_t next = page_heap_decay_tick();
+        uint64_t next = UINT64_MAX;
+        if (options.background_thread) {
+            heap_collect_orphans();
+            next = page_heap_decay_tick();
+        }
+        if (every) {
+            uint64_t now = os_now_ms();
+            if (now >= next_stats) {
+                stats_write_line((int)options.stats_fd);
+                next_stats = now + every;
+            }
+            if (next_stats < next)
+                next = next_stats;
+        }
 
         pthread_mutex_lock(&purger_lock);
         while (wake_seq == seen) {
@@ -78,7 +94,7 @@ static bool spawn(void)
 
 void purger_notify(void)
 {
-    if (!options.background_thread)
+    if (!options.background_thread && !options.stats_interval_ms)
         return;
     pthread_mutex_lock(&purger_lock);
     if (started) {

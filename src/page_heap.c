@@ -100,8 +100,8 @@ static region_t *region_new_locked(void)
     memset(r, 0, sizeof *r);
     r->base = base;
     r->free_pages = REGION_PAGES;
-    r->max_run_hint = REGION_PAGES;
     bm_assign(r->free_bits, 0, REGION_PAGES, 1);
+    rt_update(&r->tree, r->free_bits, 0, REGION_PAGES);
     size_t i = ph.nregions;
     while (i > 0 && ph.regions[i - 1]->base > base) {
         ph.regions[i] = ph.regions[i - 1];
@@ -125,23 +125,21 @@ static void region_delete_locked(size_t i)
 /* First free run of n pages (aligned) in r; SIZE_MAX if none. */
 static size_t region_find(region_t *r, size_t n, size_t align)
 {
+    if (align <= 1)
+        return rt_first_fit(&r->tree, r->free_bits, n);
+    /* Aligned runs are rare: walk the free runs. */
     size_t page0 = (uintptr_t)r->base >> OS_PAGE_SHIFT;
-    size_t longest = 0, pos = 0;
+    size_t pos = 0;
     while (pos < REGION_PAGES) {
         size_t a = bm_next(r->free_bits, REGION_PAGES, pos, 1);
         if (a == REGION_PAGES)
             break;
         size_t b = bm_next(r->free_bits, REGION_PAGES, a, 0);
-        size_t start = a;
-        if (align > 1)
-            start = ((page0 + a + align - 1) & ~(align - 1)) - page0;
+        size_t start = ((page0 + a + align - 1) & ~(align - 1)) - page0;
         if (start + n <= b)
             return start;
-        if (b - a > longest)
-            longest = b - a;
         pos = b;
     }
-    r->max_run_hint = longest;
     return SIZE_MAX;
 }
 
@@ -149,6 +147,7 @@ static size_t region_find(region_t *r, size_t n, size_t align)
 static size_t claim_locked(region_t *r, size_t i, size_t n)
 {
     bm_assign(r->free_bits, i, i + n, 0);
+    rt_update(&r->tree, r->free_bits, i, i + n);
     size_t dirty = bm_count(r->dirty_bits, i, i + n);
     if (dirty) {
         bm_assign(r->dirty_bits, i, i + n, 0);
@@ -169,10 +168,7 @@ static void release_locked(region_t *r, size_t i, size_t n, bool dirty)
         ph.dirty_pages += n;
     }
     r->free_pages += n;
-    size_t a = bm_prev_end(r->free_bits, i, 0);
-    size_t b = bm_next(r->free_bits, REGION_PAGES, i + n, 0);
-    if (b - a > r->max_run_hint)
-        r->max_run_hint = b - a;
+    rt_update(&r->tree, r->free_bits, i, i + n);
 }
 
 span_t *page_heap_alloc(size_t npages, size_t align_pages)
@@ -186,7 +182,7 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
     size_t idx = SIZE_MAX;
     for (size_t k = 0; k < ph.nregions && idx == SIZE_MAX; k++) {
         r = ph.regions[k];
-        if (r->free_pages >= npages && r->max_run_hint >= npages)
+        if (r->free_pages >= npages && rt_longest(&r->tree) >= npages)
             idx = region_find(r, npages, align_pages);
     }
     if (idx == SIZE_MAX) {

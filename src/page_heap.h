@@ -1,7 +1,8 @@
 /* page heap — large regions of address space split into runs of pages.
  *
- * Runs are found address-ordered first fit, so the heap stays dense at low
- * addresses and high regions can empty. Free pages are tracked per region in
+ * Runs are found address-ordered first fit (a run tree per region makes
+ * that O(log)), so the heap stays dense at low addresses and high regions
+ * can empty. Free pages are tracked per region in
  * two bitmaps: free, and dirty (free but possibly resident). Dirty pages are
  * purged (MADV_DONTNEED) by the decay policy, highest addresses first; a
  * region that is entirely free and purged is unmapped.
@@ -15,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "run_tree.h"
 #include "span.h"
 
 #pragma GCC visibility push(hidden)
@@ -26,7 +28,7 @@ typedef struct region {
     char *base;
     size_t free_pages;   /* free and not being purged */
     size_t dirty_pages;
-    size_t max_run_hint; /* no free run is longer than this */
+    run_tree_t tree;     /* index of free_bits: first fit in O(log) */
     uint64_t free_bits[REGION_PAGES / 64];
     uint64_t dirty_bits[REGION_PAGES / 64];
 } region_t;

@@ -198,13 +198,18 @@ TIDE_EXPORT void *tide_aligned_alloc(size_t align, size_t size)
 
 TIDE_EXPORT void *tide_memalign(size_t align, size_t size)
 {
-    /* glibc rounds a non-power-of-two alignment up. */
-    if (align > ((size_t)1 << 62)) {
+    /* glibc rounds a non-power-of-two alignment up; beyond 2^63 that is
+     * impossible (EINVAL), while 2^63 itself only fails for want of memory. */
+    if (align > ((size_t)1 << 63)) {
         errno = EINVAL;
         return NULL;
     }
     if (align & (align - 1))
         align = (size_t)1 << (64 - __builtin_clzl(align));
+    if (align > ((size_t)1 << 40)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     return aligned(align, size);
 }
 

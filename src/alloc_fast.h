@@ -39,15 +39,18 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
     return alloc_slow(size);
 }
 
-/* A block freed twice in a row is the local list's head: that costs one
- * compare to catch, and free_slow reports it. */
+/* Two cheap checks before the push, both reported by free_slow: a pointer
+ * into the middle of a block (an exact divisibility test by multiplication,
+ * Lemire's n * ceil(2^64/d) < ceil(2^64/d)), and a block freed twice in a
+ * row, which is the local list's head. */
 static inline __attribute__((always_inline)) void free_fast(void *p, const char *call)
 {
     span_t *s = pagemap_lookup(p);
     heap_t *h = heap_get();
     if (likely(s->owner_fast == h)) {
         block_t *head = s->local_free;
-        if (likely((block_t *)p != head)) {
+        uint64_t off = (uint64_t)((char *)p - s->start);
+        if (likely(off * s->div_magic < s->div_magic && (block_t *)p != head)) {
             ((block_t *)p)->next = head;
             s->local_free = p;
             if (likely(--s->used != 0))

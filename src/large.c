@@ -44,6 +44,8 @@ void *large_alloc(size_t size, size_t align, bool zero)
 {
     if (size > (size_t)PTRDIFF_MAX - ((size_t)1 << 30) || align > ((size_t)1 << 40))
         return NULL;
+    if (size == 0)
+        size = 1; /* aligned_alloc(big, 0) still needs a unique block */
     if (size > HUGE_THRESHOLD || align > (HUGE_THRESHOLD >> 2))
         return huge_alloc(size, align);
     size_t align_pages = align > OS_PAGE_SIZE ? align >> OS_PAGE_SHIFT : 1;

@@ -49,13 +49,11 @@ typedef void (*new_handler_t)(void);
 extern new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
 extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
-static void *new_failed(size_t size, size_t align, int nothrow)
+static void *new_failed(size_t size, size_t align)
 {
     for (;;) {
         new_handler_t handler = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
         if (!handler) {
-            if (nothrow)
-                return NULL;
             if (_ZSt17__throw_bad_allocv)
                 _ZSt17__throw_bad_allocv();
             __builtin_trap();
@@ -70,19 +68,24 @@ static void *new_failed(size_t size, size_t align, int nothrow)
 static inline void *cxx_new(size_t size)
 {
     void *p = alloc_fast(size);
-    return likely(p != NULL) ? p : new_failed(size, 0, 0);
+    return likely(p != NULL) ? p : new_failed(size, 0);
 }
+
+/* In override_cxx.cc: the throwing form inside a try block. */
+void *tide_cxx_new_nothrow(size_t size, size_t align) __attribute__((visibility("hidden")));
 
 static inline void *cxx_new_nothrow(size_t size)
 {
     void *p = alloc_fast(size);
-    return likely(p != NULL) ? p : new_failed(size, 0, 1);
+    return likely(p != NULL) ? p : tide_cxx_new_nothrow(size, 0);
 }
 
 static inline void *cxx_new_aligned(size_t size, size_t align, int nothrow)
 {
     void *p = tide_aligned_alloc(align, size);
-    return p ? p : new_failed(size, align, nothrow);
+    if (p)
+        return p;
+    return nothrow ? tide_cxx_new_nothrow(size, align) : new_failed(size, align);
 }
 
 typedef struct nothrow_s nothrow_t;

@@ -48,11 +48,12 @@ typedef struct span {
     block_t *local_free;
     uint32_t used;
     uint32_t block_size;
+    char *start;
+    uint64_t div_magic;  /* off % block_size == 0  <=>  off * div_magic < div_magic */
     _Atomic uintptr_t thread_free;
 
     /* cold */
     struct heap *owner;
-    char *start;
     size_t npages;       /* pages of the run (huge: of the mapping) */
     uint32_t capacity;   /* blocks carved out of the slab so far */
     uint32_t reserved;   /* blocks the slab can hold */

@@ -231,8 +231,10 @@ TIDE_EXPORT void *tide_pvalloc(size_t size)
 TIDE_EXPORT void tide_purge(void)
 {
     heap_t *h = tls_heap;
-    if (h != &heap_empty && h != &heap_exited)
+    if (h != &heap_empty && h != &heap_exited) {
         slab_collect_pending(h);
+        slab_release_spares(h);
+    }
     heap_collect_orphans();
     page_heap_purge_all();
 }

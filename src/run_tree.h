@@ -11,6 +11,7 @@
 #ifndef TIDE_RUN_TREE_H
 #define TIDE_RUN_TREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,10 +36,22 @@ static inline rt_node_t rt_leaf(uint64_t w)
     rt_node_t n;
     n.pre = (uint16_t)__builtin_ctzll(~w);
     n.suf = (uint16_t)__builtin_clzll(~w);
-    uint16_t m = 0;
-    for (uint64_t x = w; x; x &= x >> 1)
-        m++;
-    n.max = m;
+    /* Longest run by binary lifting: p[k] marks the starts of runs of at
+     * least 2^k; extend the best length found greedily from the top. */
+    uint64_t p[6];
+    p[0] = w;
+    for (int k = 1; k < 6; k++)
+        p[k] = p[k - 1] & (p[k - 1] >> (1u << (k - 1)));
+    unsigned m = 0;
+    uint64_t cur = ~(uint64_t)0;
+    for (int k = 5; k >= 0; k--) {
+        uint64_t t = cur & (p[k] >> m);
+        if (t) {
+            cur = t;
+            m += 1u << k;
+        }
+    }
+    n.max = (uint16_t)m;
     return n;
 }
 
@@ -65,8 +78,14 @@ static inline void rt_update(run_tree_t *t, const uint64_t *bits, size_t a, size
     while (lo > 1) {
         lo >>= 1;
         hi >>= 1;
-        for (size_t i = lo; i <= hi; i++)
-            t->node[i] = rt_join(t->node[2 * i], t->node[2 * i + 1], half);
+        bool changed = false;
+        for (size_t i = lo; i <= hi; i++) {
+            rt_node_t n = rt_join(t->node[2 * i], t->node[2 * i + 1], half);
+            changed |= n.pre != t->node[i].pre || n.suf != t->node[i].suf || n.max != t->node[i].max;
+            t->node[i] = n;
+        }
+        if (!changed && lo == hi)
+            break; /* ancestors summarise the same children as before */
         half <<= 1;
     }
 }

@@ -159,7 +159,15 @@ static void slab_settle(heap_t *h, span_t *s)
         if (atomic_load_explicit(&s->thread_free, memory_order_relaxed) & 1)
             return; /* still queued: settled again when collected */
         bin_remove(h, s);
-        slab_release(s);
+        /* Keep one empty slab per class: a class whose slabs fill and
+         * empty in turn would otherwise trade pages with the page heap. */
+        span_t **spare = &h->spare[s->class_idx];
+        if (*spare == NULL && h->state == HEAP_ACTIVE) {
+            s->owner_fast = h;
+            *spare = s;
+        } else {
+            slab_release(s);
+        }
     } else if (s->owner_fast == NULL) {
         s->owner_fast = h;
         bin_insert(h, s);
@@ -204,6 +212,8 @@ void *slab_alloc(heap_t *h, unsigned cls)
         }
         slab_collect_pending(h);
         s = bin_take(h, cls);
+        if (!s && (s = h->spare[cls]) != NULL)
+            h->spare[cls] = NULL;
         if (!s && !(s = slab_new(h, cls)))
             return NULL;
         set_current(h, cls, s);
@@ -259,9 +269,20 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
     }
 }
 
+void slab_release_spares(heap_t *h)
+{
+    for (unsigned cls = 0; cls < SC_COUNT; cls++) {
+        if (h->spare[cls]) {
+            slab_release(h->spare[cls]);
+            h->spare[cls] = NULL;
+        }
+    }
+}
+
 void slab_detach_all(heap_t *h)
 {
     slab_collect_pending(h);
+    slab_release_spares(h);
     for (unsigned cls = 0; cls < SC_COUNT; cls++) {
         span_t *s = h->cur[cls];
         if (s == &span_none)

@@ -69,6 +69,31 @@ typedef struct tide_stats {
 /* Fill *out with a snapshot; returns 0 on success. */
 TIDE_EXPORT int tide_stats_get(tide_stats_t *out);
 
+/* One size class of small blocks. */
+typedef struct tide_class_stats {
+    uint64_t block_size;
+    uint64_t blocks_in_use;   /* handed out and not freed */
+    uint64_t blocks_capacity; /* blocks the class's slabs can hold */
+    uint64_t slabs;
+    uint64_t slab_bytes;      /* pages held by the class's slabs */
+} tide_class_stats_t;
+
+/* Fill out[0..max) with the size classes, smallest first; returns how many
+ * classes there are (which may exceed max). Utilization of a class is
+ * blocks_in_use / blocks_capacity. */
+TIDE_EXPORT int tide_stats_classes(tide_class_stats_t *out, size_t max);
+
+#define TIDE_STATS_TEXT 0
+#define TIDE_STATS_JSON 1
+/* Write the statistics, with every size class, to fd as text or JSON.
+ * Returns 0 on success. Fields are documented in docs/STATS.md. */
+TIDE_EXPORT int tide_stats_print(int fd, int format);
+
+/* Change an option at run time: decay_ms, dirty_max, background_thread,
+ * stats_interval_ms, stats_fd and stats_print (see docs/CONFIG.md). Returns 0,
+ * or EINVAL for an unknown key or a bad value (nothing is printed). */
+TIDE_EXPORT int tide_config_set(const char *key, const char *value);
+
 #ifdef __cplusplus
 }
 #endif

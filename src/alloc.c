@@ -7,7 +7,10 @@
 #include "tidemalloc.h"
 
 #include "alloc_fast.h"
+#include "config.h"
+#include "purger.h"
 #include "large.h"
+#include "init.h"
 #include "page_heap.h"
 #include "report.h"
 #include "slab.h"
@@ -237,4 +240,19 @@ TIDE_EXPORT void tide_purge(void)
     }
     heap_collect_orphans();
     page_heap_purge_all();
+}
+
+TIDE_EXPORT int tide_config_set(const char *key, const char *value)
+{
+    if (!key || !value)
+        return EINVAL;
+    tide_init();
+    options_t next = options;
+    if (config_set_one(&next, key, value) != NULL)
+        return EINVAL;
+    options = next;
+    page_heap_set_policy(options.decay_ms, options.dirty_max);
+    if (options.background_thread || options.stats_interval_ms)
+        purger_notify(); /* start it, or wake it to see the new deadlines */
+    return 0;
 }

@@ -100,6 +100,20 @@ static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_
     return "unknown type";
 }
 
+static const opt_desc_t *find_option(const char *key, size_t n)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
+        if (strlen(opt_table[i].name) == n && memcmp(opt_table[i].name, key, n) == 0)
+            return &opt_table[i];
+    return NULL;
+}
+
+const char *config_set_one(options_t *o, const char *key, const char *value)
+{
+    const opt_desc_t *d = find_option(key, strlen(key));
+    return d ? apply(o, d, value, strlen(value)) : "unknown option";
+}
+
 int config_parse(options_t *o, const char *text, const char *source)
 {
     int bad = 0;
@@ -115,10 +129,7 @@ int config_parse(options_t *o, const char *text, const char *source)
             bad++;
         } else {
             size_t kn = (size_t)(colon - p);
-            const opt_desc_t *d = NULL;
-            for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
-                if (strlen(opt_table[i].name) == kn && memcmp(opt_table[i].name, p, kn) == 0)
-                    d = &opt_table[i];
+            const opt_desc_t *d = find_option(p, kn);
             const char *why = d ? apply(o, d, colon + 1, len - kn - 1) : "unknown option";
             if (why) {
                 report_config_error(source, p, len, why);

@@ -25,6 +25,8 @@ void config_init(void);
 /* Parse one "key:value,key:value" string into *o; reports each bad option
  * to stderr (prefixed with `source`). Returns the number of bad options. */
 int config_parse(options_t *o, const char *text, const char *source);
+/* Set one option in *o; NULL on success, else why the key or value is bad. */
+const char *config_set_one(options_t *o, const char *key, const char *value);
 
 #pragma GCC visibility pop
 

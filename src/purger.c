@@ -21,9 +21,13 @@ static uint64_t wake_seq;
 static void *purger_main(void *arg)
 {
     (void)arg;
-    uint64_t every = options.stats_interval_ms;
-    uint64_t next_stats = every ? os_now_ms() + every : UINT64_MAX;
+    uint64_t next_stats = 0;
     for (;;) {
+        uint64_t every = options.stats_interval_ms; /* may change at run time */
+        if (!every)
+            next_stats = 0;
+        else if (!next_stats)
+            next_stats = os_now_ms() + every;
         pthread_mutex_lock(&purger_lock);
         uint64_t seen = wake_seq;
         pthread_mutex_unlock(&purger_lock);

@@ -13,6 +13,8 @@
 #include "os.h"
 #include "page_heap.h"
 #include "pagemap.h"
+#include "size_class.h"
+#include <stddef.h>
 
 static void add_live(const span_t *s, void *arg)
 {
@@ -53,29 +55,54 @@ TIDE_EXPORT int tide_stats_get(tide_stats_t *out)
 typedef struct out {
     char buf[1024];
     size_t n;
+    int fd;
+    int failed;
 } out_t;
+
+static void flush_out(out_t *o)
+{
+    size_t done = 0;
+    while (done < o->n && !o->failed) {
+        ssize_t w = write(o->fd, o->buf + done, o->n - done);
+        if (w <= 0)
+            o->failed = 1;
+        else
+            done += (size_t)w;
+    }
+    o->n = 0;
+}
 
 static void put_str(out_t *o, const char *s)
 {
-    size_t k = strlen(s);
-    if (k > sizeof o->buf - o->n)
-        k = sizeof o->buf - o->n;
-    memcpy(o->buf + o->n, s, k);
-    o->n += k;
+    for (size_t k = strlen(s); k > 0;) {
+        if (o->n == sizeof o->buf)
+            flush_out(o);
+        size_t c = sizeof o->buf - o->n < k ? sizeof o->buf - o->n : k;
+        memcpy(o->buf + o->n, s, c);
+        o->n += c;
+        s += c;
+        k -= c;
+    }
 }
 
-static void put_u64(out_t *o, uint64_t v)
+/* v in decimal, right-aligned in width characters (0: no padding). */
+static void put_u64_pad(out_t *o, uint64_t v, size_t width)
 {
     char tmp[24];
-    int i = (int)sizeof tmp;
+    int i = (int)sizeof tmp - 1;
+    tmp[i] = 0;
     do {
         tmp[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    if (sizeof tmp - (size_t)i <= sizeof o->buf - o->n) {
-        memcpy(o->buf + o->n, tmp + i, sizeof tmp - (size_t)i);
-        o->n += sizeof tmp - (size_t)i;
-    }
+    for (size_t k = strlen(tmp + i); k < width; k++)
+        put_str(o, " ");
+    put_str(o, tmp + i);
+}
+
+static void put_u64(out_t *o, uint64_t v)
+{
+    put_u64_pad(o, v, 0);
 }
 
 static void put_kv(out_t *o, const char *key, uint64_t v)
@@ -86,22 +113,12 @@ static void put_kv(out_t *o, const char *key, uint64_t v)
     put_u64(o, v);
 }
 
-static void flush_to(out_t *o, int fd)
-{
-    size_t done = 0;
-    while (done < o->n) {
-        ssize_t w = write(fd, o->buf + done, o->n - done);
-        if (w <= 0)
-            return;
-        done += (size_t)w;
-    }
-}
 
 void stats_write_line(int fd)
 {
     tide_stats_t s;
     tide_stats_get(&s);
-    out_t o = { .n = 0 };
+    out_t o = { .n = 0, .fd = fd };
     put_str(&o, "tide-stats");
     put_kv(&o, "pid", (uint64_t)getpid());
     put_kv(&o, "t_ms", os_now_ms());
@@ -115,32 +132,128 @@ void stats_write_line(int fd)
     put_kv(&o, "purge_calls", s.purge_calls);
     put_kv(&o, "threads", s.threads);
     put_str(&o, "\n");
-    flush_to(&o, fd);
+    flush_out(&o);
 }
 
-static void report_row(out_t *o, const char *name, uint64_t bytes, const char *what)
+/* ---- per size class ---- */
+
+static void add_class(const span_t *s, void *arg)
 {
-    put_str(o, name);
-    put_str(o, " ");
-    put_u64(o, bytes);
-    put_str(o, "  ");
-    put_str(o, what);
-    put_str(o, "\n");
+    tide_class_stats_t *c = arg;
+    if (s->kind != SPAN_SMALL)
+        return;
+    tide_class_stats_t *k = &c[s->class_idx];
+    k->blocks_in_use += s->used;
+    k->blocks_capacity += s->reserved;
+    k->slabs++;
+    k->slab_bytes += (uint64_t)s->npages << OS_PAGE_SHIFT;
+}
+
+TIDE_EXPORT int tide_stats_classes(tide_class_stats_t *out, size_t max)
+{
+    tide_class_stats_t all[SC_COUNT];
+    memset(all, 0, sizeof all);
+    for (unsigned i = 0; i < SC_COUNT; i++)
+        all[i].block_size = sc_block_size[i];
+    page_heap_walk(add_class, all);
+    if (out)
+        memcpy(out, all, (max < SC_COUNT ? max : SC_COUNT) * sizeof all[0]);
+    return SC_COUNT;
+}
+
+/* ---- the full report, as text or JSON ---- */
+
+typedef struct field {
+    const char *name;
+    size_t offset;
+    const char *what;
+} field_t;
+
+#define F(name, what) { #name, offsetof(tide_stats_t, name), what }
+static const field_t fields[] = {
+    F(live_usable, "usable bytes in blocks not yet freed"),
+    F(active, "pages in slabs and large blocks"),
+    F(dirty, "freed pages not yet returned to the OS"),
+    F(retained, "reserved, free and purged (no RSS)"),
+    F(mapped, "address space reserved"),
+    F(metadata, "allocator bookkeeping"),
+    F(purged, "returned with MADV_DONTNEED so far"),
+    F(purge_calls, "madvise calls that purged"),
+    F(huge_live, "in blocks with their own mapping"),
+    F(regions, "64 MiB regions mapped"),
+    F(threads, "thread heaps in use"),
+    F(orphan_heaps, "heaps of exited threads awaiting reuse"),
+};
+#undef F
+
+static void put_pad(out_t *o, const char *s, size_t width)
+{
+    put_str(o, s);
+    for (size_t k = strlen(s); k < width; k++)
+        put_str(o, " ");
+}
+
+TIDE_EXPORT int tide_stats_print(int fd, int format)
+{
+    if (format != TIDE_STATS_TEXT && format != TIDE_STATS_JSON)
+        return -1;
+    tide_stats_t s;
+    tide_stats_get(&s);
+    tide_class_stats_t c[SC_COUNT];
+    tide_stats_classes(c, SC_COUNT);
+    out_t o = { .n = 0, .fd = fd };
+    size_t nf = sizeof fields / sizeof fields[0];
+    if (format == TIDE_STATS_JSON) {
+        put_str(&o, "{");
+        for (size_t i = 0; i < nf; i++) {
+            put_str(&o, i ? ", \"" : "\"");
+            put_str(&o, fields[i].name);
+            put_str(&o, "\": ");
+            put_u64(&o, *(const uint64_t *)((const char *)&s + fields[i].offset));
+        }
+        put_str(&o, ", \"classes\": [");
+        for (unsigned k = 0; k < SC_COUNT; k++) {
+            put_str(&o, k ? ", {" : "{");
+            put_str(&o, "\"block_size\": ");
+            put_u64(&o, c[k].block_size);
+            put_str(&o, ", \"blocks_in_use\": ");
+            put_u64(&o, c[k].blocks_in_use);
+            put_str(&o, ", \"blocks_capacity\": ");
+            put_u64(&o, c[k].blocks_capacity);
+            put_str(&o, ", \"slabs\": ");
+            put_u64(&o, c[k].slabs);
+            put_str(&o, ", \"slab_bytes\": ");
+            put_u64(&o, c[k].slab_bytes);
+            put_str(&o, "}");
+        }
+        put_str(&o, "]}\n");
+    } else {
+        put_str(&o, "___ tidemalloc statistics (bytes unless a count) ___\n");
+        for (size_t i = 0; i < nf; i++) {
+            put_pad(&o, fields[i].name, 13);
+            put_u64_pad(&o, *(const uint64_t *)((const char *)&s + fields[i].offset), 14);
+            put_str(&o, "  ");
+            put_str(&o, fields[i].what);
+            put_str(&o, "\n");
+        }
+        put_str(&o, "size class   blocks in use      capacity   slabs   slab bytes   utilization\n");
+        for (unsigned k = 0; k < SC_COUNT; k++) {
+            if (c[k].slabs == 0)
+                continue;
+            put_u64_pad(&o, c[k].block_size, 10);
+            put_u64_pad(&o, c[k].blocks_in_use, 16);
+            put_u64_pad(&o, c[k].blocks_capacity, 14);
+            put_u64_pad(&o, c[k].slabs, 8);
+            put_u64_pad(&o, c[k].slab_bytes, 13);
+            put_u64_pad(&o, c[k].blocks_in_use * 100 / c[k].blocks_capacity, 13);
+            put_str(&o, "%\n");
+        }
+    }
+    flush_out(&o);
+    return o.failed ? -1 : 0;
 }
 
 void stats_write_report(int fd)
 {
-    tide_stats_t s;
-    tide_stats_get(&s);
-    out_t o = { .n = 0 };
-    put_str(&o, "___ tidemalloc statistics (bytes) ___\n");
-    report_row(&o, "live      ", s.live_usable, "usable bytes in blocks not yet freed");
-    report_row(&o, "active    ", s.active, "pages in slabs and large blocks");
-    report_row(&o, "dirty     ", s.dirty, "freed pages not yet returned to the OS");
-    report_row(&o, "retained  ", s.retained, "reserved, free and purged (no RSS)");
-    report_row(&o, "mapped    ", s.mapped, "address space reserved");
-    report_row(&o, "metadata  ", s.metadata, "allocator bookkeeping");
-    report_row(&o, "purged    ", s.purged, "returned with MADV_DONTNEED so far");
-    report_row(&o, "huge      ", s.huge_live, "in blocks with their own mapping");
-    flush_to(&o, fd);
+    tide_stats_print(fd, TIDE_STATS_TEXT);
 }

@@ -9,6 +9,7 @@
 #include "alloc_fast.h"
 #include "config.h"
 #include "purger.h"
+#include "stats_socket.h"
 #include "large.h"
 #include "init.h"
 #include "page_heap.h"
@@ -254,5 +255,7 @@ TIDE_EXPORT int tide_config_set(const char *key, const char *value)
     page_heap_set_policy(options.decay_ms, options.dirty_max);
     if (options.background_thread || options.stats_interval_ms)
         purger_notify(); /* start it, or wake it to see the new deadlines */
+    if (options.stats_socket)
+        stats_socket_start();
     return 0;
 }

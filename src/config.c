@@ -14,6 +14,7 @@ options_t options = {
     .stats_interval_ms = 0,
     .stats_fd = 2,
     .stats_print = false,
+    .stats_socket = false,
 };
 
 /* A program may define this to configure tidemalloc without the environment. */
@@ -34,6 +35,7 @@ static const opt_desc_t opt_table[] = {
     { "stats_interval_ms", OPT_MS, offsetof(options_t, stats_interval_ms) },
     { "stats_fd", OPT_FD, offsetof(options_t, stats_fd) },
     { "stats_print", OPT_BOOL, offsetof(options_t, stats_print) },
+    { "stats_socket", OPT_BOOL, offsetof(options_t, stats_socket) },
 };
 
 static bool parse_uint(const char *s, size_t n, uint64_t *out, bool allow_suffix)

@@ -16,6 +16,7 @@ typedef struct options {
     uint64_t stats_interval_ms; /* write a stats line this often (0: never) */
     int64_t stats_fd;        /* ...to this file descriptor (default stderr) */
     bool stats_print;        /* print the statistics at exit */
+    bool stats_socket;       /* serve statistics to `tide stats PID` */
 } options_t;
 
 extern options_t options;

@@ -10,6 +10,7 @@
 #include "pagemap.h"
 #include "purger.h"
 #include "stats.h"
+#include "stats_socket.h"
 
 static bool options_ready;
 
@@ -48,6 +49,7 @@ static void fork_child(void)
     page_heap_fork_child();
     purger_fork_child();
     heap_fork_child();
+    stats_socket_fork_child();
 }
 
 /* pthread_key_create and pthread_atfork may allocate, so they wait for the
@@ -59,6 +61,8 @@ __attribute__((constructor)) static void tide_constructor(void)
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     if (options.stats_interval_ms)
         purger_notify(); /* the purger thread also writes the stats lines */
+    if (options.stats_socket)
+        stats_socket_start();
 }
 
 __attribute__((destructor)) static void tide_destructor(void)

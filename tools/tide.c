@@ -11,6 +11,7 @@ static void usage(FILE *f)
           "  run [options] -- CMD ARGS...   run CMD under an allocator and sample its memory\n"
           "                                 over time; writes timeline.csv and report.html\n"
           "  report [-o FILE] DIR...        combine `tide run` outputs into one HTML report\n"
+          "  stats [--json] PID             statistics of a running process (TIDE_CONF=stats_socket:true)\n"
           "  help [COMMAND]                 this text, or a command's\n"
           "\n"
           "`tide COMMAND --help` describes each command.\n",
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(c, "report") == 0)
         return cmd_report(argc - 1, argv + 1);
+    if (strcmp(c, "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
     if (strcmp(c, "help") == 0 || strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0) {
         if (argc > 2) {
             char *sub[] = { argv[2], (char *)"--help", NULL };
@@ -35,6 +38,8 @@ int main(int argc, char **argv)
                 return cmd_run(2, sub);
             if (strcmp(argv[2], "report") == 0)
                 return cmd_report(2, sub);
+            if (strcmp(argv[2], "stats") == 0)
+                return cmd_stats(2, sub);
         }
         usage(stdout);
         return 0;

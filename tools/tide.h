@@ -180,5 +180,6 @@ void report_print_table(FILE *f, run_data_t *runs, size_t n);
 /* ---- commands ---- */
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

@@ -45,7 +45,9 @@ check_report() {
     ! grep -qiE 'https?://|<script|<link|src=' "$f" || fail "$f refers to something outside itself"
     if command -v chromium >/dev/null 2>&1; then
         local log=$WORK/chromium.log
-        timeout 60 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr \
+        timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --user-data-dir="$WORK/chromium-profile" --enable-logging=stderr \
             --v=0 --dump-dom "file://$(readlink -f "$f")" >"$WORK/dom.html" 2>"$log" || true
         grep -q 'class="plot"' "$WORK/dom.html" || fail "chromium did not render $f"
         ! grep -E 'Uncaught|:CONSOLE' "$log" || fail "chromium reported script errors for $f"

@@ -143,16 +143,24 @@ TIDE_EXPORT void *tide_realloc(void *p, size_t size)
     }
     size_t old = usable_size(p, "realloc");
     span_t *s = pagemap_lookup(p);
-    if (s->kind == SPAN_SMALL) {
-        /* Stay put unless the block would be less than half used. */
-        if (size <= old && size >= old / 2)
-            return p;
-    } else if (size > SC_SMALL_MAX) {
-        void *q = large_resize(s, p, size);
+    /* Stay put unless the block would be less than half used. */
+    if (size <= old && size >= old / 2)
+        return p;
+    /* Growing a large block takes a quarter's headroom (the next of four
+     * steps per power of two), in place if the pages after it are free,
+     * else by moving: growing by small appends then copies O(n) bytes in
+     * all, not O(n^2 / page). */
+    size_t target = size;
+    if (size > old && size > SC_SMALL_MAX && size <= HUGE_THRESHOLD) {
+        size_t step = (size_t)1 << (63 - __builtin_clzl(size - 1) - 2);
+        target = (size + step - 1) & ~(step - 1);
+    }
+    if (s->kind != SPAN_SMALL && size > SC_SMALL_MAX) {
+        void *q = large_resize(s, p, target);
         if (q)
             return q;
     }
-    void *q = alloc_generic(size, 0, false);
+    void *q = alloc_generic(target, 0, false);
     if (q == NULL)
         return NULL; /* p is untouched */
     memcpy(q, p, old < size ? old : size);

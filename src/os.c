@@ -2,6 +2,8 @@
 #include "os.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -98,4 +100,20 @@ void os_write_stderr(const char *s, size_t n)
         s += w;
         n -= (size_t)w;
     }
+}
+
+bool os_thread_start(void *(*fn)(void *), size_t stack_bytes)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, stack_bytes);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t tid;
+    bool ok = pthread_create(&tid, &attr, fn, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return ok;
 }

@@ -27,6 +27,10 @@ uint64_t os_now_ms(void);
 /* Write to stderr without allocating. */
 void os_write_stderr(const char *s, size_t n);
 
+/* Start a detached helper thread with a small stack and every signal
+ * blocked (a helper must never take a signal meant for the program). */
+bool os_thread_start(void *(*fn)(void *), size_t stack_bytes);
+
 /* Failure injection for tests: make the nth next reserve (or purge) fail.
  * 0 disables. */
 void os_fail_reserve_after(unsigned n);

@@ -2,7 +2,6 @@
 #include "purger.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -79,23 +78,6 @@ static void init_cond_locked(void)
     cond_ready = true;
 }
 
-static bool spawn(void)
-{
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    /* The purger must never take a signal meant for the program. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t tid;
-    bool ok = pthread_create(&tid, &attr, purger_main, NULL) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    return ok;
-}
-
 void purger_notify(void)
 {
     if (!options.background_thread && !options.stats_interval_ms)
@@ -112,7 +94,7 @@ void purger_notify(void)
     started = true;
     init_cond_locked();
     pthread_mutex_unlock(&purger_lock);
-    if (!spawn()) {
+    if (!os_thread_start(purger_main, 64 * 1024)) {
         pthread_mutex_lock(&purger_lock);
         started = false;
         pthread_mutex_unlock(&purger_lock);

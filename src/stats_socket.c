@@ -1,8 +1,6 @@
 #define _GNU_SOURCE
 #include "stats_socket.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +10,7 @@
 
 #include "tidemalloc.h"
 
+#include "os.h"
 #include "report.h"
 
 static int listen_fd = -1;
@@ -51,18 +50,8 @@ int stats_socket_start(void)
         goto fail;
     }
     listen_fd = fd;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t tid;
-    int rc = pthread_create(&tid, &attr, serve, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc == 0)
+    bool started = os_thread_start(serve, 64 * 1024);
+    if (started)
         return 0;
     close(fd);
     listen_fd = -1;

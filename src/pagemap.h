@@ -33,8 +33,10 @@ extern pagemap_t pagemap;
 
 static inline span_t *pagemap_lookup(const void *p)
 {
+    /* Integer arithmetic: leaves and spans lie outside `pagemap`, so the
+     * offsets may not be applied to a pointer into it. */
     uintptr_t a = (uintptr_t)p;
-    const char *base = (const char *)&pagemap;
+    uintptr_t base = (uintptr_t)&pagemap;
     uintptr_t i = (a >> PM_L2_SHIFT) & (((uintptr_t)1 << PM_L1_BITS) - 1);
     uintptr_t j = (a >> OS_PAGE_SHIFT) & (((uintptr_t)1 << PM_L2_BITS) - 1);
     uintptr_t leaf = *(const uintptr_t *)(base + offsetof(pagemap_t, l1) + i * sizeof(uintptr_t));

@@ -4,72 +4,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "os.h"
+#include "textbuf.h"
 
-typedef struct line {
-    char buf[512];
-    size_t n;
-} line_t;
-
-static void put(line_t *l, const char *s, size_t n)
+/* One message, one write: lines from several threads do not interleave. */
+static textbuf_t line_start(void)
 {
-    if (n > sizeof l->buf - 1 - l->n)
-        n = sizeof l->buf - 1 - l->n;
-    memcpy(l->buf + l->n, s, n);
-    l->n += n;
+    textbuf_t t = { .n = 0, .fd = 2 };
+    tb_str(&t, "tidemalloc: ");
+    return t;
 }
 
-static void puts_(line_t *l, const char *s) { put(l, s, strlen(s)); }
-
-static void put_hex(line_t *l, uintptr_t v)
+static void line_end(textbuf_t *t)
 {
-    char tmp[2 + 16];
-    int i = (int)sizeof tmp;
-    do {
-        tmp[--i] = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    } while (v);
-    tmp[--i] = 'x';
-    tmp[--i] = '0';
-    put(l, tmp + i, sizeof tmp - (size_t)i);
-}
-
-static void flush(line_t *l)
-{
-    put(l, "\n", 1);
-    os_write_stderr(l->buf, l->n);
+    tb_put(t, "\n", 1);
+    tb_flush(t);
 }
 
 void report_config_error(const char *source, const char *item, size_t len, const char *why)
 {
-    line_t l = { .n = 0 };
-    puts_(&l, "tidemalloc: ");
-    puts_(&l, source);
-    puts_(&l, ": bad option '");
-    put(&l, item, len);
-    puts_(&l, "': ");
-    puts_(&l, why);
-    puts_(&l, "; using the default");
-    flush(&l);
+    textbuf_t l = line_start();
+    tb_str(&l, source);
+    tb_str(&l, ": bad option '");
+    tb_put(&l, item, len);
+    tb_str(&l, "': ");
+    tb_str(&l, why);
+    tb_str(&l, "; using the default");
+    line_end(&l);
 }
 
 void report_misuse(const char *call, const void *ptr, const char *why)
 {
-    line_t l = { .n = 0 };
-    puts_(&l, "tidemalloc: ");
-    puts_(&l, call);
-    puts_(&l, "(");
-    put_hex(&l, (uintptr_t)ptr);
-    puts_(&l, "): ");
-    puts_(&l, why);
-    flush(&l);
+    textbuf_t l = line_start();
+    tb_str(&l, call);
+    tb_str(&l, "(");
+    tb_hex(&l, (uintptr_t)ptr);
+    tb_str(&l, "): ");
+    tb_str(&l, why);
+    line_end(&l);
     abort();
 }
 
 void report_warning(const char *text)
 {
-    line_t l = { .n = 0 };
-    puts_(&l, "tidemalloc: ");
-    puts_(&l, text);
-    flush(&l);
+    textbuf_t l = line_start();
+    tb_str(&l, text);
+    line_end(&l);
 }

@@ -14,6 +14,7 @@
 #include "page_heap.h"
 #include "pagemap.h"
 #include "size_class.h"
+#include "textbuf.h"
 #include <stddef.h>
 
 static void add_live(const span_t *s, void *arg)
@@ -52,65 +53,12 @@ TIDE_EXPORT int tide_stats_get(tide_stats_t *out)
 
 /* ---- text without malloc ---- */
 
-typedef struct out {
-    char buf[1024];
-    size_t n;
-    int fd;
-    int failed;
-} out_t;
-
-static void flush_out(out_t *o)
+static void put_kv(textbuf_t *o, const char *key, uint64_t v)
 {
-    size_t done = 0;
-    while (done < o->n && !o->failed) {
-        ssize_t w = write(o->fd, o->buf + done, o->n - done);
-        if (w <= 0)
-            o->failed = 1;
-        else
-            done += (size_t)w;
-    }
-    o->n = 0;
-}
-
-static void put_str(out_t *o, const char *s)
-{
-    for (size_t k = strlen(s); k > 0;) {
-        if (o->n == sizeof o->buf)
-            flush_out(o);
-        size_t c = sizeof o->buf - o->n < k ? sizeof o->buf - o->n : k;
-        memcpy(o->buf + o->n, s, c);
-        o->n += c;
-        s += c;
-        k -= c;
-    }
-}
-
-/* v in decimal, right-aligned in width characters (0: no padding). */
-static void put_u64_pad(out_t *o, uint64_t v, size_t width)
-{
-    char tmp[24];
-    int i = (int)sizeof tmp - 1;
-    tmp[i] = 0;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t k = strlen(tmp + i); k < width; k++)
-        put_str(o, " ");
-    put_str(o, tmp + i);
-}
-
-static void put_u64(out_t *o, uint64_t v)
-{
-    put_u64_pad(o, v, 0);
-}
-
-static void put_kv(out_t *o, const char *key, uint64_t v)
-{
-    put_str(o, " ");
-    put_str(o, key);
-    put_str(o, "=");
-    put_u64(o, v);
+    tb_str(o, " ");
+    tb_str(o, key);
+    tb_str(o, "=");
+    tb_u64(o, v);
 }
 
 
@@ -118,8 +66,8 @@ void stats_write_line(int fd)
 {
     tide_stats_t s;
     tide_stats_get(&s);
-    out_t o = { .n = 0, .fd = fd };
-    put_str(&o, "tide-stats");
+    textbuf_t o = { .n = 0, .fd = fd };
+    tb_str(&o, "tide-stats");
     put_kv(&o, "pid", (uint64_t)getpid());
     put_kv(&o, "t_ms", os_now_ms());
     put_kv(&o, "live", s.live_usable);
@@ -131,8 +79,8 @@ void stats_write_line(int fd)
     put_kv(&o, "purged", s.purged);
     put_kv(&o, "purge_calls", s.purge_calls);
     put_kv(&o, "threads", s.threads);
-    put_str(&o, "\n");
-    flush_out(&o);
+    tb_str(&o, "\n");
+    tb_flush(&o);
 }
 
 /* ---- per size class ---- */
@@ -186,11 +134,11 @@ static const field_t fields[] = {
 };
 #undef F
 
-static void put_pad(out_t *o, const char *s, size_t width)
+static void put_pad(textbuf_t *o, const char *s, size_t width)
 {
-    put_str(o, s);
+    tb_str(o, s);
     for (size_t k = strlen(s); k < width; k++)
-        put_str(o, " ");
+        tb_str(o, " ");
 }
 
 TIDE_EXPORT int tide_stats_print(int fd, int format)
@@ -201,55 +149,55 @@ TIDE_EXPORT int tide_stats_print(int fd, int format)
     tide_stats_get(&s);
     tide_class_stats_t c[SC_COUNT];
     tide_stats_classes(c, SC_COUNT);
-    out_t o = { .n = 0, .fd = fd };
+    textbuf_t o = { .n = 0, .fd = fd };
     size_t nf = sizeof fields / sizeof fields[0];
     if (format == TIDE_STATS_JSON) {
-        put_str(&o, "{");
+        tb_str(&o, "{");
         for (size_t i = 0; i < nf; i++) {
-            put_str(&o, i ? ", \"" : "\"");
-            put_str(&o, fields[i].name);
-            put_str(&o, "\": ");
-            put_u64(&o, *(const uint64_t *)((const char *)&s + fields[i].offset));
+            tb_str(&o, i ? ", \"" : "\"");
+            tb_str(&o, fields[i].name);
+            tb_str(&o, "\": ");
+            tb_u64(&o, *(const uint64_t *)((const char *)&s + fields[i].offset));
         }
-        put_str(&o, ", \"classes\": [");
+        tb_str(&o, ", \"classes\": [");
         for (unsigned k = 0; k < SC_COUNT; k++) {
-            put_str(&o, k ? ", {" : "{");
-            put_str(&o, "\"block_size\": ");
-            put_u64(&o, c[k].block_size);
-            put_str(&o, ", \"blocks_in_use\": ");
-            put_u64(&o, c[k].blocks_in_use);
-            put_str(&o, ", \"blocks_capacity\": ");
-            put_u64(&o, c[k].blocks_capacity);
-            put_str(&o, ", \"slabs\": ");
-            put_u64(&o, c[k].slabs);
-            put_str(&o, ", \"slab_bytes\": ");
-            put_u64(&o, c[k].slab_bytes);
-            put_str(&o, "}");
+            tb_str(&o, k ? ", {" : "{");
+            tb_str(&o, "\"block_size\": ");
+            tb_u64(&o, c[k].block_size);
+            tb_str(&o, ", \"blocks_in_use\": ");
+            tb_u64(&o, c[k].blocks_in_use);
+            tb_str(&o, ", \"blocks_capacity\": ");
+            tb_u64(&o, c[k].blocks_capacity);
+            tb_str(&o, ", \"slabs\": ");
+            tb_u64(&o, c[k].slabs);
+            tb_str(&o, ", \"slab_bytes\": ");
+            tb_u64(&o, c[k].slab_bytes);
+            tb_str(&o, "}");
         }
-        put_str(&o, "]}\n");
+        tb_str(&o, "]}\n");
     } else {
-        put_str(&o, "___ tidemalloc statistics (bytes unless a count) ___\n");
+        tb_str(&o, "___ tidemalloc statistics (bytes unless a count) ___\n");
         for (size_t i = 0; i < nf; i++) {
             put_pad(&o, fields[i].name, 13);
-            put_u64_pad(&o, *(const uint64_t *)((const char *)&s + fields[i].offset), 14);
-            put_str(&o, "  ");
-            put_str(&o, fields[i].what);
-            put_str(&o, "\n");
+            tb_u64_pad(&o, *(const uint64_t *)((const char *)&s + fields[i].offset), 14);
+            tb_str(&o, "  ");
+            tb_str(&o, fields[i].what);
+            tb_str(&o, "\n");
         }
-        put_str(&o, "size class   blocks in use      capacity   slabs   slab bytes   utilization\n");
+        tb_str(&o, "size class   blocks in use      capacity   slabs   slab bytes   utilization\n");
         for (unsigned k = 0; k < SC_COUNT; k++) {
             if (c[k].slabs == 0)
                 continue;
-            put_u64_pad(&o, c[k].block_size, 10);
-            put_u64_pad(&o, c[k].blocks_in_use, 16);
-            put_u64_pad(&o, c[k].blocks_capacity, 14);
-            put_u64_pad(&o, c[k].slabs, 8);
-            put_u64_pad(&o, c[k].slab_bytes, 13);
-            put_u64_pad(&o, c[k].blocks_in_use * 100 / c[k].blocks_capacity, 13);
-            put_str(&o, "%\n");
+            tb_u64_pad(&o, c[k].block_size, 10);
+            tb_u64_pad(&o, c[k].blocks_in_use, 16);
+            tb_u64_pad(&o, c[k].blocks_capacity, 14);
+            tb_u64_pad(&o, c[k].slabs, 8);
+            tb_u64_pad(&o, c[k].slab_bytes, 13);
+            tb_u64_pad(&o, c[k].blocks_in_use * 100 / c[k].blocks_capacity, 13);
+            tb_str(&o, "%\n");
         }
     }
-    flush_out(&o);
+    tb_flush(&o);
     return o.failed ? -1 : 0;
 }
 

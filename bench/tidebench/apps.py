@@ -79,6 +79,22 @@ def _warm_page_cache(path):
                 pass
 
 
+def _rss_sampler(live, phase):
+    """A proc.run tick that samples smaps_rollup and the high-water mark
+    (hwm[0]); live() and phase() supply the rest of each sample."""
+    hwm = [0]
+
+    def tick(pid, el):
+        m = proc.read_smaps_rollup(pid)
+        if m is None:
+            return None
+        hwm[0] = max(hwm[0], proc.read_hwm(pid) or 0)
+        return {"t_ms": el * 1000.0, "rss": float(m["rss"]), "anon": float(m["anon"]),
+                "lazyfree": float(m["lazyfree"]), "live": float(live()), "phase": phase()}
+
+    return tick, hwm
+
+
 def slope_per_min(samples, key="rss"):
     """Least-squares slope in bytes per minute over the given samples."""
     if len(samples) < 3:
@@ -112,15 +128,7 @@ def run_rocksdb(w, alloc, rep, ctx):
            f"--seed={1000 + rep}"]
     rec["cmd"] = " ".join(cmd)
 
-    hwm = [0]
-
-    def tick(pid, el):
-        m = proc.read_smaps_rollup(pid)
-        if m is None:
-            return None
-        hwm[0] = max(hwm[0], proc.read_hwm(pid) or 0)
-        return {"t_ms": el * 1000.0, "rss": float(m["rss"]), "anon": float(m["anon"]),
-                "lazyfree": float(m["lazyfree"]), "live": float(p["cache"]), "phase": "run"}
+    tick, hwm = _rss_sampler(lambda: p["cache"], lambda: "run")
 
     r = proc.run(cmd, env=alloc.child_env(), timeout=w.time_limit(ctx) + p["duration"], on_tick=tick, tick=1.0,
                  log_prefix=os.path.join(ctx.logs_dir, f"{w.name}.{alloc.name}.{rep}"))
@@ -212,15 +220,7 @@ def run_redis(w, alloc, rep, ctx):
 
     t_start = time.monotonic()
 
-    hwm = [0]
-
-    def tick(pid, el):
-        m = proc.read_smaps_rollup(pid)
-        if m is None:
-            return None
-        hwm[0] = max(hwm[0], proc.read_hwm(pid) or 0)
-        return {"t_ms": el * 1000.0, "rss": float(m["rss"]), "anon": float(m["anon"]),
-                "lazyfree": float(m["lazyfree"]), "live": float(box.get("used", 0)), "phase": box.get("phase", "")}
+    tick, hwm = _rss_sampler(lambda: box.get("used", 0), lambda: box.get("phase", ""))
 
     holder = {}
 

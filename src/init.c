@@ -1,5 +1,7 @@
 #include "init.h"
 
+#include "tidemalloc.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -70,5 +72,5 @@ __attribute__((destructor)) static void tide_destructor(void)
     if (options.stats_interval_ms)
         stats_write_line((int)options.stats_fd);
     if (options.stats_print)
-        stats_write_report((int)options.stats_fd);
+        tide_stats_print((int)options.stats_fd, TIDE_STATS_TEXT);
 }

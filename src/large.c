@@ -30,7 +30,6 @@ static void *huge_alloc(size_t size, size_t align)
     s->start = p;
     s->npages = bytes >> OS_PAGE_SHIFT;
     s->clean = 1;
-    s->requested = size;
     if (!pagemap_set(p, 1, s)) {
         os_release(p, bytes);
         page_heap_desc_free(s);
@@ -53,7 +52,6 @@ void *large_alloc(size_t size, size_t align, bool zero)
     if (!s)
         return NULL;
     s->kind = SPAN_LARGE;
-    s->requested = size;
     if (!pagemap_set(s->start, 1, s)) {
         page_heap_free(s);
         return NULL;
@@ -84,17 +82,14 @@ void *large_resize(span_t *s, void *p, size_t size)
     if (s->kind == SPAN_LARGE) {
         if (size > HUGE_THRESHOLD || !page_heap_resize(s, npages))
             return NULL;
-        s->requested = size;
         return p;
     }
     /* Huge: stay huge while above the threshold; mremap moves pages, not bytes. */
     if (size <= HUGE_THRESHOLD / 2)
         return NULL;
     size_t old_bytes = s->npages << OS_PAGE_SHIFT, new_bytes = npages << OS_PAGE_SHIFT;
-    if (new_bytes == old_bytes) {
-        s->requested = size;
+    if (new_bytes == old_bytes)
         return p;
-    }
     char *q = os_remap(s->start, old_bytes, new_bytes);
     if (!q)
         return NULL;
@@ -107,7 +102,6 @@ void *large_resize(span_t *s, void *p, size_t size)
         s->start = q;
     }
     s->npages = npages;
-    s->requested = size;
     if (new_bytes > old_bytes)
         atomic_fetch_add_explicit(&huge_bytes, new_bytes - old_bytes, memory_order_relaxed);
     else

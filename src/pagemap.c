@@ -5,7 +5,6 @@
 pagemap_t pagemap __attribute__((aligned(4096))); /* all zero: span_none is SPAN_NONE, no owner */
 
 static pthread_mutex_t leaf_lock = PTHREAD_MUTEX_INITIALIZER;
-static size_t leaves;
 
 #define L1_MASK (((uintptr_t)1 << PM_L1_BITS) - 1)
 #define L2_MASK (((uintptr_t)1 << PM_L2_BITS) - 1)
@@ -23,7 +22,6 @@ static uintptr_t *leaf_for(uintptr_t a)
             if (leaf) {
                 off = (uintptr_t)leaf - (uintptr_t)&pagemap;
                 __atomic_store_n(slot, off, __ATOMIC_RELEASE);
-                leaves++;
             }
         }
         pthread_mutex_unlock(&leaf_lock);
@@ -53,10 +51,6 @@ bool pagemap_set(const void *start, size_t npages, span_t *span)
     return true;
 }
 
-size_t pagemap_leaf_count(void)
-{
-    return leaves;
-}
 
 void pagemap_fork_prepare(void) { pthread_mutex_lock(&leaf_lock); }
 void pagemap_fork_parent(void) { pthread_mutex_unlock(&leaf_lock); }

@@ -47,8 +47,6 @@ static inline span_t *pagemap_lookup(const void *p)
 /* Map npages pages from start to span (span_none clears). Returns false if a
  * leaf table could not be allocated. */
 bool pagemap_set(const void *start, size_t npages, span_t *span);
-/* Bytes of leaf tables reserved so far (virtual; see stats). */
-size_t pagemap_leaf_count(void);
 
 void pagemap_fork_prepare(void);
 void pagemap_fork_parent(void);

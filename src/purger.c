@@ -101,11 +101,6 @@ void purger_notify(void)
     }
 }
 
-bool purger_running(void)
-{
-    return __atomic_load_n(&started, __ATOMIC_RELAXED);
-}
-
 void purger_fork_prepare(void) { pthread_mutex_lock(&purger_lock); }
 void purger_fork_parent(void) { pthread_mutex_unlock(&purger_lock); }
 void purger_fork_child(void)

@@ -15,7 +15,6 @@
 
 /* Dirty pages appeared where there were none: wake (or start) the purger. */
 void purger_notify(void);
-bool purger_running(void);
 void purger_fork_prepare(void);
 void purger_fork_parent(void);
 void purger_fork_child(void);

@@ -64,7 +64,6 @@ typedef struct span {
     struct span *next, *prev; /* partial-bin list; descriptor free list */
     struct span *pending_next;
     struct region *region; /* NULL for huge spans */
-    size_t requested;      /* large/huge: bytes asked for (usable size is the run) */
 } span_t;
 
 #define SPAN_NO_BIN 0xff

@@ -201,7 +201,3 @@ TIDE_EXPORT int tide_stats_print(int fd, int format)
     return o.failed ? -1 : 0;
 }
 
-void stats_write_report(int fd)
-{
-    tide_stats_print(fd, TIDE_STATS_TEXT);
-}

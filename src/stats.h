@@ -8,8 +8,6 @@
 
 /* Write one "tide-stats key=value ..." line to fd. */
 void stats_write_line(int fd);
-/* The human-readable report (stats_print). */
-void stats_write_report(int fd);
 
 #pragma GCC visibility pop
 

@@ -1,5 +1,6 @@
 /* tide — the tidemalloc command-line tool. See tools/README.md. */
 #include "tide.h"
+#include "prof.h"
 
 #include <string.h>
 
@@ -12,6 +13,8 @@ static void usage(FILE *f)
           "                                 over time; writes timeline.csv and report.html\n"
           "  report [-o FILE] DIR...        combine `tide run` outputs into one HTML report\n"
           "  stats [--json] PID             statistics of a running process (TIDE_CONF=stats_socket:true)\n"
+          "  prof top|flame|diff|folded|dump  heap profiles: top sites, flame graph, growth\n"
+          "                                 between two dumps, folded stacks, dump a running process\n"
           "  help [COMMAND]                 this text, or a command's\n"
           "\n"
           "`tide COMMAND --help` describes each command.\n",
@@ -31,6 +34,8 @@ int main(int argc, char **argv)
         return cmd_report(argc - 1, argv + 1);
     if (strcmp(c, "stats") == 0)
         return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(c, "prof") == 0)
+        return cmd_prof(argc - 1, argv + 1);
     if (strcmp(c, "help") == 0 || strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0) {
         if (argc > 2) {
             char *sub[] = { argv[2], (char *)"--help", NULL };
@@ -40,6 +45,8 @@ int main(int argc, char **argv)
                 return cmd_report(2, sub);
             if (strcmp(argv[2], "stats") == 0)
                 return cmd_stats(2, sub);
+            if (strcmp(argv[2], "prof") == 0)
+                return cmd_prof(2, sub);
         }
         usage(stdout);
         return 0;

@@ -1,0 +1,85 @@
+/* tide prof — reading, symbolizing and presenting heap profiles.
+ *
+ *   prof_read.c   heap_v2 text (jemalloc's format) and gzipped pprof
+ *                 profile.proto into one model; un-sampling
+ *   symbolize.c   pc -> function and file:line through the profile's
+ *                 mappings and addr2line
+ *   flame.c       the SVG flame graph
+ *   prof.c        `tide prof top|flame|diff|folded|dump`
+ */
+#ifndef TIDE_PROF_TOOL_H
+#define TIDE_PROF_TOOL_H
+
+#include "tide.h"
+
+/* One stack: pc[0] is the innermost frame (the allocation site). */
+typedef struct pstack {
+    uint64_t *pc;
+    uint32_t depth;
+    /* Estimated totals (un-sampled). */
+    double live_objs, live_bytes, accum_objs, accum_bytes;
+} pstack_t;
+
+typedef struct pmap {
+    uint64_t start, limit, offset;
+    char *path; /* NULL for anonymous and [pseudo] mappings */
+} pmap_t;
+
+typedef struct profile {
+    char *file;         /* as named on the command line */
+    const char *format; /* "heap_v2" or "pprof" */
+    uint64_t period;    /* mean sampling interval in bytes; 0: every allocation */
+    /* heap_v2 stacks hold return addresses (symbolize pc - 1); pprof
+     * locations are already call sites. */
+    bool return_addresses;
+    pstack_t *stacks;
+    size_t n, cap;
+    pmap_t *maps;
+    size_t nmaps, maps_cap;
+    /* pprof only: names the profile already carries, per location address
+     * (NULL where none). Parallel to nothing: looked up by address. */
+    struct known_fn *known;
+    size_t nknown;
+} profile_t;
+
+struct known_fn {
+    uint64_t addr;
+    char *func, *file;
+    int64_t line;
+};
+
+/* Load FILE (heap_v2 text, or pprof, gzipped or not). 0, or -1 with one
+ * line of explanation in err (without the file name). */
+int profile_read(const char *path, profile_t *p, char *err, size_t errsize);
+void profile_free(profile_t *p);
+
+/* jeprof's un-sampling of a heap_v2 stack: n samples of total size bytes
+ * stand for n * scale allocations, scale = 1 / (1 - exp(-avg / period)). */
+double unsample_scale(double objs, double bytes, uint64_t period);
+
+/* ---- symbolize.c ---- */
+typedef struct sym {
+    const char *func; /* never NULL: a name, "lib.so+0x1f2" or "0x7f..." */
+    const char *loc;  /* "file.c:12" or NULL */
+} sym_t;
+
+typedef struct symtab symtab_t;
+
+/* Symbolize every pc of the profile (one addr2line per object file). */
+symtab_t *symtab_build(const profile_t *p);
+sym_t symtab_get(const symtab_t *t, uint64_t pc);
+void symtab_free(symtab_t *t);
+
+/* ---- flame.c ---- */
+typedef struct flame_node flame_node_t;
+/* A tree of frames, root = all stacks. */
+flame_node_t *flame_new(void);
+/* frames[0] is the outermost. */
+void flame_add(flame_node_t *root, const char *const *frames, size_t n, double value);
+int flame_write_svg(const char *path, flame_node_t *root, const char *title, const char *unit_note);
+void flame_free(flame_node_t *root);
+
+/* ---- prof.c ---- */
+int cmd_prof(int argc, char **argv);
+
+#endif

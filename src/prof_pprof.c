@@ -165,10 +165,9 @@ static void maps_line(maps_t *m, const char *s, const char *end, const char *exe
     m->n++;
 }
 
-static bool maps_read(maps_t *m, char *line, size_t line_cap)
+static bool maps_read(maps_t *m, char *line, size_t line_cap, char *exe, size_t exe_cap)
 {
-    char exe[4096];
-    ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe);
+    ssize_t exe_len = readlink("/proc/self/exe", exe, exe_cap);
     if (exe_len < 0)
         exe_len = 0;
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -322,16 +321,19 @@ static const char hexdig[] = "0123456789abcdef";
 
 bool prof_write_pprof(int fd)
 {
-    /* Scratch: the gzip block, a line buffer for /proc/self/maps, and one
-     * sub-message (a sample: up to PROF_DEPTH_MAX ids and four values). */
-    enum { LINE_CAP = 8192, MSG_CAP = 4096 };
-    size_t work_size = (GZIP_BUF_SIZE + LINE_CAP + MSG_CAP + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1);
+    /* Scratch (the writer may run on a helper thread with a small stack):
+     * the gzip block, a line buffer for /proc/self/maps, the program's
+     * path, and one sub-message (a sample: up to PROF_DEPTH_MAX ids and
+     * four values). */
+    enum { LINE_CAP = 8192, EXE_CAP = 4096, MSG_CAP = 4096 };
+    size_t work_size = (GZIP_BUF_SIZE + LINE_CAP + EXE_CAP + MSG_CAP + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1);
     uint8_t *work = os_reserve(work_size, OS_PAGE_SIZE);
     if (!work)
         return false;
     uint8_t *gzbuf = work;
     char *line = (char *)work + GZIP_BUF_SIZE;
-    msg_t m = { .b = work + GZIP_BUF_SIZE + LINE_CAP, .n = 0, .cap = MSG_CAP };
+    char *exe = line + LINE_CAP;
+    msg_t m = { .b = work + GZIP_BUF_SIZE + LINE_CAP + EXE_CAP, .n = 0, .cap = MSG_CAP };
 
     gzip_writer_t g;
     prof_snap_t snap;
@@ -340,7 +342,7 @@ bool prof_write_pprof(int fd)
     memset(&maps, 0, sizeof maps);
     memset(&locs, 0, sizeof locs);
     bool ok = prof_snap_take(&snap);
-    ok = ok && maps_read(&maps, line, LINE_CAP);
+    ok = ok && maps_read(&maps, line, LINE_CAP, exe, EXE_CAP);
     if (ok)
         dl_iterate_phdr(build_id_cb, &maps);
     ok = ok && loc_init(&locs, snap.frames);

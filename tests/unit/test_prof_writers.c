@@ -281,6 +281,13 @@ TEST(go_pprof_names_the_hot_site_first)
     CHECK_MSG(maps != NULL, "%s", out);
     const char *m1 = strstr(maps, "\n1: ");
     CHECK_MSG(m1 && strstr(m1, exe) && strstr(m1, exe) < strchr(m1 + 1, '\n'), "mapping 1: %.300s", maps);
+    char id[256], want_id[128];
+    snprintf(cmd, sizeof cmd, "readelf -n %s | sed -n 's/.*Build ID: //p'", exe);
+    CHECK_EQ(run(cmd, id, sizeof id), 0);
+    CHECK(sscanf(id, "%127s", want_id) == 1 && strlen(want_id) >= 16);
+    const char *m1_end = strchr(m1 + 1, '\n');
+    const char *found = strstr(m1, want_id);
+    CHECK_MSG(found && found < m1_end, "mapping 1 lacks build id %s: %.300s", want_id, m1);
 }
 
 /* ---- folded --------------------------------------------------------------------- */

@@ -4,6 +4,8 @@
  *                               warm_site 4 MiB (1 KiB objects), churn
  *                               allocates and frees; then it sleeps
  *                               SECONDS and exits (frees nothing)
+ *   prof_workload leak SECONDS  the same, then hot_site leaks 256 KiB
+ *                               more every 20 ms for SECONDS
  *   prof_workload fixture OUT HOT WARM
  *                               writes a heap_v2 profile by hand: the
  *                               program's own stacks at those sites
@@ -11,6 +13,7 @@
  *                               samples of 4096 bytes, a freed stack, and
  *                               MAPPED_LIBRARIES from /proc/self/maps
  */
+#define _DEFAULT_SOURCE
 #include <execinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,7 @@ __attribute__((noinline)) static void note(unsigned long objs, unsigned long byt
 }
 
 static void **keep;
+#define KEEP_MAX (1 << 18)
 static size_t nkeep;
 
 __attribute__((noinline)) void hot_site(size_t count)
@@ -76,7 +80,7 @@ __attribute__((noinline)) void grow(void)
 
 int main(int argc, char **argv)
 {
-    keep = calloc(1 << 16, sizeof *keep);
+    keep = calloc(KEEP_MAX, sizeof *keep);
     if (argc == 5 && strcmp(argv[1], "fixture") == 0) {
         fixture = fopen(argv[2], "w");
         if (!fixture)
@@ -103,6 +107,16 @@ int main(int argc, char **argv)
         sleep((unsigned)atoi(argv[2]));
         return 0;
     }
-    fprintf(stderr, "usage: prof_workload run SECONDS | fixture OUT HOT WARM\n");
+    if (argc == 3 && strcmp(argv[1], "leak") == 0) {
+        grow();
+        printf("ready %d\n", (int)getpid());
+        fflush(stdout);
+        for (int i = 0; i < atoi(argv[2]) * 50 && nkeep + 64 < KEEP_MAX; i++) {
+            hot_site(64);
+            usleep(20000);
+        }
+        return 0;
+    }
+    fprintf(stderr, "usage: prof_workload run|leak SECONDS | fixture OUT HOT WARM\n");
     return 2;
 }

@@ -53,6 +53,14 @@ static int load(const char *cmd, const char *path, loaded_t *l)
         return -1;
     }
     l->sym = symtab_build(&l->p);
+    for (size_t i = 0; i < l->p.n; i++) {
+        pstack_t *s = &l->p.stacks[i];
+        uint32_t k = symtab_trim(l->sym, s->pc, s->depth);
+        if (k) {
+            memmove(s->pc, s->pc + k, (s->depth - k) * sizeof *s->pc);
+            s->depth -= k;
+        }
+    }
     return 0;
 }
 

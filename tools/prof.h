@@ -68,6 +68,11 @@ typedef struct symtab symtab_t;
 /* Symbolize every pc of the profile (one addr2line per object file). */
 symtab_t *symtab_build(const profile_t *p);
 sym_t symtab_get(const symtab_t *t, uint64_t pc);
+/* How many innermost frames belong to the allocator (jemalloc's files
+ * start inside it): frames up to an allocator entry point (malloc, new,
+ * ...) and leading frames inside a shared library, other than libc, that
+ * defines malloc. Leaves at least one frame. */
+uint32_t symtab_trim(const symtab_t *t, const uint64_t *pc, uint32_t depth);
 void symtab_free(symtab_t *t);
 
 /* ---- flame.c ---- */

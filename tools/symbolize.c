@@ -6,8 +6,14 @@
  * The file's ELF program headers turn that offset into the address the
  * object was linked at (the same number for shared libraries and PIE, not
  * for fixed-address programs), and one `addr2line -f -C` per object file
- * names all its addresses at once. Whatever cannot be named keeps
- * "file+0xaddress" (what addr2line would take) or the bare address. */
+ * names all its addresses at once.
+ *
+ * A stripped object (Debian's libraries) has only its dynamic symbols, and
+ * addr2line then names an address after the nearest symbol below it even
+ * when that symbol ends long before; for such files the name comes from
+ * the dynamic symbol that really contains the address, or none.
+ * Whatever cannot be named keeps "file+0xaddress" (what addr2line takes)
+ * or the bare address. */
 #include "prof.h"
 
 #include <elf.h>
@@ -16,18 +22,37 @@
 #include <string.h>
 #include <unistd.h>
 
+typedef struct esym {
+    uint64_t value, size;
+    const char *name; /* into the object's string table copy */
+} esym_t;
+
+typedef struct objfile {
+    const char *path;
+    bool elf;
+    Elf64_Phdr *ph;
+    size_t nph;
+    bool has_symtab; /* .symtab present: addr2line's names are good */
+    esym_t *dyn;     /* defined functions of .dynsym, by address */
+    size_t ndyn;
+    char *dynstr;
+    bool allocator; /* a shared library, not libc, that defines malloc */
+} objfile_t;
+
 typedef struct entry {
     uint64_t pc; /* as in the profile */
     uint64_t addr;
     bool used;
     char *func, *loc;
-    const pmap_t *map;
-    uint64_t vaddr; /* within map's file, valid when map */
+    objfile_t *obj;
+    uint64_t vaddr; /* within obj, valid when obj */
 } entry_t;
 
 struct symtab {
     entry_t *e;
     size_t mask, n;
+    objfile_t *obj;
+    size_t nobj;
 };
 
 static entry_t *slot(const symtab_t *t, uint64_t pc)
@@ -44,30 +69,111 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-/* The link-time address of file offset off, from the PT_LOAD that maps it;
- * false if the file is not a readable 64-bit ELF file. */
-static bool elf_vaddr(const char *path, uint64_t off, uint64_t *vaddr)
+static bool pread_all(int fd, void *buf, size_t n, uint64_t off)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return pread(fd, buf, n, (off_t)off) == (ssize_t)n;
+}
+
+static int cmp_esym(const void *a, const void *b)
+{
+    uint64_t x = ((const esym_t *)a)->value, y = ((const esym_t *)b)->value;
+    return x < y ? -1 : x > y;
+}
+
+/* Program headers, whether .symtab exists, and .dynsym's functions. */
+static void obj_load(objfile_t *o)
+{
+    int fd = open(o->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
+        return;
     Elf64_Ehdr eh;
-    bool ok = false;
-    if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
-        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
-        for (unsigned i = 0; i < eh.e_phnum; i++) {
-            Elf64_Phdr ph;
-            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
-                break;
-            if (ph.p_type == PT_LOAD && off >= ph.p_offset && off < ph.p_offset + ph.p_filesz) {
-                *vaddr = off - ph.p_offset + ph.p_vaddr;
-                ok = true;
-                break;
+    if (!pread_all(fd, &eh, sizeof eh, 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 4096) {
+        close(fd);
+        return;
+    }
+    o->ph = xmalloc((eh.e_phnum ? eh.e_phnum : 1) * sizeof *o->ph);
+    if (!pread_all(fd, o->ph, eh.e_phnum * sizeof *o->ph, eh.e_phoff)) {
+        close(fd);
+        return;
+    }
+    o->nph = eh.e_phnum;
+    o->elf = true;
+    if (eh.e_shentsize == sizeof(Elf64_Shdr) && eh.e_shnum > 0 && eh.e_shnum < 65280) {
+        Elf64_Shdr *sh = xmalloc(eh.e_shnum * sizeof *sh);
+        if (pread_all(fd, sh, eh.e_shnum * sizeof *sh, eh.e_shoff)) {
+            for (unsigned i = 0; i < eh.e_shnum; i++) {
+                if (sh[i].sh_type == SHT_SYMTAB)
+                    o->has_symtab = true;
+                if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh.e_shnum ||
+                    sh[i].sh_entsize != sizeof(Elf64_Sym) || sh[i].sh_size > (256u << 20))
+                    continue;
+                const Elf64_Shdr *str = &sh[sh[i].sh_link];
+                if (str->sh_size > (256u << 20))
+                    continue;
+                size_t nsym = sh[i].sh_size / sizeof(Elf64_Sym);
+                Elf64_Sym *sym = xmalloc((nsym ? nsym : 1) * sizeof *sym);
+                o->dynstr = xmalloc(str->sh_size + 1);
+                if (pread_all(fd, sym, nsym * sizeof *sym, sh[i].sh_offset) &&
+                    pread_all(fd, o->dynstr, str->sh_size, str->sh_offset)) {
+                    o->dynstr[str->sh_size] = 0;
+                    o->dyn = xmalloc((nsym ? nsym : 1) * sizeof *o->dyn);
+                    for (size_t k = 0; k < nsym; k++) {
+                        unsigned type = ELF64_ST_TYPE(sym[k].st_info);
+                        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym[k].st_shndx == SHN_UNDEF ||
+                            sym[k].st_size == 0 || sym[k].st_name >= str->sh_size)
+                            continue;
+                        o->dyn[o->ndyn++] = (esym_t){ sym[k].st_value, sym[k].st_size, o->dynstr + sym[k].st_name };
+                    }
+                    qsort(o->dyn, o->ndyn, sizeof *o->dyn, cmp_esym);
+                }
+                free(sym);
             }
         }
+        free(sh);
     }
     close(fd);
-    return ok;
+}
+
+static objfile_t *obj_get(symtab_t *t, const char *path)
+{
+    for (size_t i = 0; i < t->nobj; i++)
+        if (strcmp(t->obj[i].path, path) == 0)
+            return &t->obj[i];
+    return NULL; /* all registered before use */
+}
+
+/* The link-time address of file offset off, from the PT_LOAD that maps it. */
+static bool obj_vaddr(const objfile_t *o, uint64_t off, uint64_t *vaddr)
+{
+    for (size_t i = 0; i < o->nph; i++) {
+        const Elf64_Phdr *ph = &o->ph[i];
+        if (ph->p_type == PT_LOAD && off >= ph->p_offset && off < ph->p_offset + ph->p_filesz) {
+            *vaddr = off - ph->p_offset + ph->p_vaddr;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The dynamic function symbol containing vaddr, or NULL. */
+static const char *obj_dyn_name(const objfile_t *o, uint64_t vaddr)
+{
+    size_t lo = 0, hi = o->ndyn;
+    while (lo < hi) { /* first symbol above vaddr */
+        size_t mid = lo + (hi - lo) / 2;
+        if (o->dyn[mid].value <= vaddr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0;) { /* aliases share an address: any containing one */
+        if (vaddr < o->dyn[i].value + o->dyn[i].size)
+            return o->dyn[i].name;
+        if (lo - i > 16)
+            break;
+    }
+    return NULL;
 }
 
 static char *shell_quote(const char *s)
@@ -97,27 +203,30 @@ static void chomp(char *s)
         s[--n] = 0;
 }
 
-/* Name every entry whose mapping is `path`, with one addr2line run. */
-static void addr2line_file(symtab_t *t, const char *path)
+/* Name every entry of object o, with one addr2line run. */
+static void addr2line_obj(symtab_t *t, objfile_t *o)
 {
     char tmpl[] = "/tmp/tide-sym.XXXXXX";
     int fd = mkstemp(tmpl);
     if (fd < 0)
         return;
     FILE *f = fdopen(fd, "w");
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     entry_t **order = NULL;
     for (size_t i = 0; i <= t->mask; i++) {
         entry_t *e = &t->e[i];
-        if (!e->used || !e->map || e->func || strcmp(e->map->path, path) != 0)
+        if (!e->used || e->obj != o || e->func)
             continue;
-        order = xrealloc(order, (n + 1) * sizeof *order);
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            order = xrealloc(order, cap * sizeof *order);
+        }
         order[n++] = e;
         fprintf(f, "0x%llx\n", (unsigned long long)e->vaddr);
     }
     fclose(f);
     if (n) {
-        char *q = shell_quote(path);
+        char *q = shell_quote(o->path);
         char *cmd = xasprintf("addr2line -f -C -e %s < %s 2>/dev/null", q, tmpl);
         FILE *p = popen(cmd, "r");
         if (p) {
@@ -130,18 +239,28 @@ static void addr2line_file(symtab_t *t, const char *path)
                 char *disc = strstr(loc, " (discriminator");
                 if (disc)
                     *disc = 0;
-                if (strcmp(func, "??") != 0 && func[0])
-                    order[k]->func = xstrdup(func);
                 if (loc[0] != '?' && loc[0]) {
                     char *colon = strrchr(loc, ':');
                     if (colon && strcmp(colon, ":0") != 0 && strcmp(colon, ":?") != 0)
                         order[k]->loc = xstrdup(base_name(loc));
                 }
+                /* Trust the name where addr2line had a symbol table or
+                 * debug information (a line) for the object. */
+                if (strcmp(func, "??") != 0 && func[0] && (o->has_symtab || order[k]->loc))
+                    order[k]->func = xstrdup(func);
             }
             pclose(p);
         }
         free(cmd);
         free(q);
+    }
+    /* Stripped objects: the dynamic symbol that contains the address. */
+    for (size_t k = 0; k < n; k++) {
+        if (order[k]->func)
+            continue;
+        const char *name = obj_dyn_name(o, order[k]->vaddr);
+        if (name)
+            order[k]->func = xstrdup(name);
     }
     free(order);
     unlink(tmpl);
@@ -181,50 +300,81 @@ symtab_t *symtab_build(const profile_t *p)
             }
         }
     }
-    /* Place every other address in its mapping; one addr2line per file. */
-    char **files = NULL;
-    size_t nfiles = 0;
+    /* Every object file that holds an address, loaded once. */
+    t->obj = xcalloc(p->nmaps ? p->nmaps : 1, sizeof *t->obj);
     for (size_t i = 0; i <= t->mask; i++) {
         entry_t *e = &t->e[i];
         if (!e->used || e->func)
             continue;
-        for (size_t m = 0; m < p->nmaps; m++) {
-            const pmap_t *mp = &p->maps[m];
-            if (e->addr >= mp->start && e->addr < mp->limit) {
-                if (mp->path)
-                    e->map = mp;
-                break;
-            }
-        }
-        if (!e->map)
+        const pmap_t *mp = NULL;
+        for (size_t m = 0; m < p->nmaps && !mp; m++)
+            if (e->addr >= p->maps[m].start && e->addr < p->maps[m].limit)
+                mp = &p->maps[m];
+        if (!mp || !mp->path)
             continue;
-        uint64_t off = e->addr - e->map->start + e->map->offset;
-        if (!elf_vaddr(e->map->path, off, &e->vaddr)) {
-            e->vaddr = off;
-            e->func = xasprintf("%s+0x%llx", base_name(e->map->path), (unsigned long long)off);
-            continue;
+        objfile_t *o = obj_get(t, mp->path);
+        if (!o) {
+            o = &t->obj[t->nobj++];
+            o->path = mp->path;
+            obj_load(o);
         }
-        bool seen = false;
-        for (size_t k = 0; k < nfiles && !seen; k++)
-            seen = strcmp(files[k], e->map->path) == 0;
-        if (!seen) {
-            files = xrealloc(files, (nfiles + 1) * sizeof *files);
-            files[nfiles++] = e->map->path;
+        uint64_t off = e->addr - mp->start + mp->offset;
+        e->obj = o;
+        if (!o->elf || !obj_vaddr(o, off, &e->vaddr)) {
+            e->func = xasprintf("%s+0x%llx", base_name(mp->path), (unsigned long long)off);
+            e->obj = NULL;
         }
     }
-    for (size_t k = 0; k < nfiles; k++)
-        addr2line_file(t, files[k]);
-    free(files);
+    const char *exe = NULL; /* the program: the first mapped file */
+    for (size_t m = 0; m < p->nmaps && !exe; m++)
+        exe = p->maps[m].path;
+    for (size_t k = 0; k < t->nobj; k++) {
+        objfile_t *o = &t->obj[k];
+        const char *b = base_name(o->path);
+        if (exe && strcmp(o->path, exe) != 0 && strncmp(b, "libc.so", 7) != 0 && strncmp(b, "libc-", 5) != 0)
+            for (size_t i = 0; i < o->ndyn && !o->allocator; i++)
+                o->allocator = strcmp(o->dyn[i].name, "malloc") == 0;
+        if (o->elf)
+            addr2line_obj(t, o);
+    }
     for (size_t i = 0; i <= t->mask; i++) {
         entry_t *e = &t->e[i];
         if (!e->used || e->func)
             continue;
-        if (e->map)
-            e->func = xasprintf("%s+0x%llx", base_name(e->map->path), (unsigned long long)e->vaddr);
+        if (e->obj)
+            e->func = xasprintf("%s+0x%llx", base_name(e->obj->path), (unsigned long long)e->vaddr);
         else
             e->func = xasprintf("0x%llx", (unsigned long long)e->addr);
     }
     return t;
+}
+
+static bool is_entry_point(const char *f)
+{
+    static const char *const names[] = {
+        "malloc", "calloc", "realloc", "free", "posix_memalign", "aligned_alloc", "memalign",
+        "valloc", "pvalloc", "reallocarray", "mallocx", "rallocx", "xallocx", "sdallocx",
+        "tide_malloc", "tide_calloc", "tide_realloc", "tide_aligned_alloc", "tide_posix_memalign",
+        "tide_memalign",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(f, names[i]) == 0)
+            return true;
+    return strncmp(f, "operator new", 12) == 0 || strncmp(f, "je_", 3) == 0 ||
+           strncmp(f, "_Znw", 4) == 0 || strncmp(f, "_Zna", 4) == 0;
+}
+
+uint32_t symtab_trim(const symtab_t *t, const uint64_t *pc, uint32_t depth)
+{
+    uint32_t keep_from = 0;
+    for (uint32_t i = 0; i < depth; i++) {
+        entry_t *e = slot(t, pc[i]);
+        if (e->used && e->obj && e->obj->allocator && i == keep_from)
+            keep_from = i + 1; /* still inside the allocator library */
+        else if (e->used && e->func && is_entry_point(e->func))
+            keep_from = i + 1;
+    }
+    return keep_from < depth ? keep_from : depth - 1 + (depth == 0);
 }
 
 sym_t symtab_get(const symtab_t *t, uint64_t pc)
@@ -244,5 +394,11 @@ void symtab_free(symtab_t *t)
         free(t->e[i].loc);
     }
     free(t->e);
+    for (size_t k = 0; k < t->nobj; k++) {
+        free(t->obj[k].ph);
+        free(t->obj[k].dyn);
+        free(t->obj[k].dynstr);
+    }
+    free(t->obj);
     free(t);
 }

@@ -141,19 +141,19 @@ static void agg_free(aggmap_t *m)
     free(m->slot);
 }
 
-/* The stack's frames, outermost first, joined by sep. */
-static char *stack_key(const loaded_t *l, const pstack_t *s, const char *sep)
+/* The stack's frames, outermost first (or innermost first), joined by sep. */
+static char *stack_key(const loaded_t *l, const pstack_t *s, const char *sep, bool leaf_first)
 {
     size_t len = 1, seplen = strlen(sep);
     for (uint32_t i = 0; i < s->depth; i++)
         len += strlen(symtab_get(l->sym, s->pc[i]).func) + seplen;
     char *k = xmalloc(len), *o = k;
-    for (uint32_t i = s->depth; i-- > 0;) {
-        const char *f = symtab_get(l->sym, s->pc[i]).func;
+    for (uint32_t j = 0; j < s->depth; j++) {
+        const char *f = symtab_get(l->sym, s->pc[leaf_first ? j : s->depth - 1 - j]).func;
         size_t n = strlen(f);
         memcpy(o, f, n);
         o += n;
-        if (i) {
+        if (j + 1 < s->depth) {
             memcpy(o, sep, seplen);
             o += seplen;
         }
@@ -326,14 +326,14 @@ static int cmp_agg_key(const void *a, const void *b)
     return strcmp(((const agg_t *)a)->key, ((const agg_t *)b)->key);
 }
 
-static void by_stack(const loaded_t *l, bool alloc, aggmap_t *m, int which, const char *sep)
+static void by_stack(const loaded_t *l, bool alloc, aggmap_t *m, int which, const char *sep, bool leaf_first)
 {
     for (size_t i = 0; i < l->p.n; i++) {
         const pstack_t *s = &l->p.stacks[i];
         double b = st_bytes(s, alloc);
         if (s->depth == 0 || b <= 0)
             continue;
-        char *k = stack_key(l, s, sep);
+        char *k = stack_key(l, s, sep, leaf_first);
         agg_get(m, k)->v[which] += b;
         free(k);
     }
@@ -352,7 +352,7 @@ static int prof_folded(int argc, char **argv)
     if (load("folded", o.file[0], &l) != 0)
         return 1;
     aggmap_t m = { 0 };
-    by_stack(&l, o.alloc, &m, 0, ";");
+    by_stack(&l, o.alloc, &m, 0, ";", false);
     qsort(m.v, m.n, sizeof *m.v, cmp_agg_key);
     for (size_t i = 0; i < m.n; i++)
         if (llround(m.v[i].v[0]) > 0)
@@ -474,32 +474,7 @@ static int prof_diff(int argc, char **argv)
             agg_get(&fn, key)->v[w] += b;
             free(key);
         }
-        by_stack(&l[w], o.alloc, &st, w, " <- ");
-    }
-    /* by_stack keys run outermost first; show the allocation site first. */
-    for (size_t i = 0; i < st.n; i++) {
-        char *k = st.v[i].key, *rev = xmalloc(strlen(k) + 1), *o2 = rev;
-        size_t len = strlen(k);
-        const char *end = k + len;
-        while (end > k) {
-            const char *sep = NULL;
-            for (const char *p = end - 4; p >= k; p--)
-                if (strncmp(p, " <- ", 4) == 0) {
-                    sep = p;
-                    break;
-                }
-            const char *start = sep ? sep + 4 : k;
-            memcpy(o2, start, (size_t)(end - start));
-            o2 += end - start;
-            if (sep) {
-                memcpy(o2, " <- ", 4);
-                o2 += 4;
-            }
-            end = sep ? sep : k;
-        }
-        *o2 = 0;
-        free(k);
-        st.v[i].key = rev;
+        by_stack(&l[w], o.alloc, &st, w, " <- ", true); /* the allocation site first */
     }
     char b1[32], b2[32], b3[32];
     const char *what = o.alloc ? "allocated" : "live";

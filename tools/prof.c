@@ -433,9 +433,12 @@ static void print_delta_rows(aggmap_t *m, const opts_t *o, bool stacks)
             continue;
         char delta[40];
         snprintf(delta, sizeof delta, "+%s", fmt_val(d, o->exact, b1, sizeof b1));
-        printf("%13s  %12s -> %-12s", delta, fmt_val(a->v[0], o->exact, b2, sizeof b2),
-               fmt_val(a->v[1], o->exact, b3, sizeof b3));
-        printf(stacks ? "\n        %s\n" : "  %s\n", a->key);
+        if (stacks)
+            printf("%13s  %12s -> %s\n        %s\n", delta, fmt_val(a->v[0], o->exact, b2, sizeof b2),
+                   fmt_val(a->v[1], o->exact, b3, sizeof b3), a->key);
+        else
+            printf("%13s  %12s -> %-12s  %s\n", delta, fmt_val(a->v[0], o->exact, b2, sizeof b2),
+                   fmt_val(a->v[1], o->exact, b3, sizeof b3), a->key);
         shown++;
     }
     if (!grew)

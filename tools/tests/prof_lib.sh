@@ -2,7 +2,8 @@
 # known allocation sites (prof_workload.c) into $WORK.
 PW=$WORK/prof_workload
 PW_SRC=$TIDE_TOOLS/tests/prof_workload.c
-cc -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror ${PW_CFLAGS:-} -o "$PW" "$PW_SRC" ||
+# -fno-builtin: the compiler must not drop churn's malloc/free pairs.
+cc -g -O1 -fno-builtin -fno-omit-frame-pointer -Wall -Wextra -Werror ${PW_CFLAGS:-} -o "$PW" "$PW_SRC" ||
     fail "cannot build $PW_SRC"
 # The source line of a marker comment.
 line_of() { grep -n "/\* $1 \*/" "$PW_SRC" | cut -d: -f1; }

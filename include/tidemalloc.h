@@ -64,6 +64,9 @@ typedef struct tide_stats {
     uint64_t regions;         /* page-heap regions reserved */
     uint64_t threads;         /* thread heaps in use */
     uint64_t orphan_heaps;    /* heaps left by exited threads, awaiting reuse */
+    uint64_t live_requested;  /* requested bytes of the blocks in live_usable: an
+                                 unbiased estimate from the byte sampler (0 with
+                                 TIDE_CONF=stats_sample:false) */
 } tide_stats_t;
 
 /* Fill *out with a snapshot; returns 0 on success. */
@@ -92,6 +95,13 @@ TIDE_EXPORT int tide_stats_print(int fd, int format);
 /* Change an option at run time: decay_ms, dirty_max, background_thread,
  * stats_interval_ms, stats_fd and stats_print (see docs/CONFIG.md). Returns 0,
  * or EINVAL for an unknown key or a bad value (nothing is printed). */
+/* Heap profiling (TIDE_CONF=prof:true; docs/PROFILING.md): write a profile
+ * now, in the formats prof_format names, as <prof_prefix>.<pid>.<seq>.manual.heap.
+ * The first file's path goes to path_out (if not NULL and path_cap is big
+ * enough). Returns 0, ENOENT when profiling is off, EIO when nothing could be
+ * written (the reason is printed once to stderr). */
+TIDE_EXPORT int tide_prof_dump(char *path_out, size_t path_cap);
+
 TIDE_EXPORT int tide_config_set(const char *key, const char *value);
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #include "large.h"
 #include "init.h"
 #include "page_heap.h"
+#include "prof_internal.h"
 #include "report.h"
 #include "slab.h"
 
@@ -25,7 +26,7 @@ static heap_t *current_heap(void)
 }
 
 /* Every allocation that missed the fast path, and every alignment. */
-static void *alloc_generic(size_t size, size_t align, bool zero)
+static void *alloc_generic(size_t size, size_t align, bool zero, const void *caller)
 {
     heap_t *h = current_heap();
     void *p;
@@ -41,23 +42,33 @@ static void *alloc_generic(size_t size, size_t align, bool zero)
         while (cls < SC_COUNT && (sc_block_size[cls] & misalign) != 0)
             cls++;
         if (cls < SC_COUNT) {
+            void *sample = NULL;
             p = slab_alloc(h, cls);
-            if (p && zero)
+            if (unlikely(p == SLAB_SAMPLE)) {
+                sample = prof_alloc_sampled(size, align, zero, sc_block_size[cls], caller);
+                p = sample ? sample : slab_alloc_unsampled(h, cls);
+            }
+            if (p && zero && !sample)
                 memset(p, 0, size);
         } else {
             p = large_alloc(size, align, zero);
         }
+    } else if (prof_sampling && prof_charge(h, size) &&
+               (p = prof_alloc_sampled(size, align, zero, size, caller)) != NULL) {
+        /* sampled */
     } else {
         p = large_alloc(size, align, zero);
     }
     if (unlikely(p == NULL))
         errno = ENOMEM;
+    if (unlikely(atomic_load_explicit(&prof_dump_pending, memory_order_relaxed)))
+        prof_dump_pending_run();
     return p;
 }
 
-void *alloc_slow(size_t size)
+void *alloc_slow(size_t size, const void *caller)
 {
-    return alloc_generic(size, 0, false);
+    return alloc_generic(size, 0, false, caller);
 }
 
 void free_slow(void *p, span_t *s, const char *call)
@@ -106,7 +117,7 @@ TIDE_EXPORT void *tide_calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return alloc_generic(total, 0, true);
+    return alloc_generic(total, 0, true, __builtin_return_address(0));
 }
 
 static size_t usable_size(const void *p, const char *call)
@@ -132,6 +143,15 @@ TIDE_EXPORT size_t tide_malloc_usable_size(const void *p)
     return usable_size(p, "malloc_usable_size");
 }
 
+/* A large block resized in place is, to the sampler, a new allocation. */
+static void *large_resized(span_t *s, void *p, size_t size, const void *caller)
+{
+    heap_t *h = tls_heap;
+    if (prof_sampling && h != &heap_empty && h != &heap_exited)
+        prof_resample(h, s, p, size, caller);
+    return p;
+}
+
 TIDE_EXPORT void *tide_realloc(void *p, size_t size)
 {
     if (p == NULL)
@@ -145,7 +165,7 @@ TIDE_EXPORT void *tide_realloc(void *p, size_t size)
     span_t *s = pagemap_lookup(p);
     /* Stay put unless the block would be less than half used. */
     if (size <= old && size >= old / 2)
-        return p;
+        return s->kind == SPAN_SMALL ? p : large_resized(s, p, size, __builtin_return_address(0));
     /* Growing a large block takes a quarter's headroom (the next of four
      * steps per power of two), in place if the pages after it are free,
      * else by moving: growing by small appends then copies O(n) bytes in
@@ -158,9 +178,9 @@ TIDE_EXPORT void *tide_realloc(void *p, size_t size)
     if (s->kind != SPAN_SMALL && size > SC_SMALL_MAX) {
         void *q = large_resize(s, p, target);
         if (q)
-            return q;
+            return large_resized(s, q, size, __builtin_return_address(0));
     }
-    void *q = alloc_generic(target, 0, false);
+    void *q = alloc_generic(target, 0, false, __builtin_return_address(0));
     if (q == NULL)
         return NULL; /* p is untouched */
     memcpy(q, p, old < size ? old : size);
@@ -178,11 +198,12 @@ TIDE_EXPORT void *tide_reallocarray(void *p, size_t count, size_t size)
     return tide_realloc(p, total);
 }
 
-static void *aligned(size_t align, size_t size)
+/* Inlined: the caller's return address is the program's. */
+static inline __attribute__((always_inline)) void *aligned(size_t align, size_t size)
 {
     if (align <= 16)
         return alloc_fast(size);
-    return alloc_generic(size, align, false);
+    return alloc_generic(size, align, false, __builtin_return_address(0));
 }
 
 TIDE_EXPORT int tide_posix_memalign(void **out, size_t align, size_t size)
@@ -261,7 +282,8 @@ TIDE_EXPORT int tide_config_set(const char *key, const char *value)
         return EINVAL;
     options = next;
     page_heap_set_policy(options.decay_ms, options.dirty_max);
-    if (options.background_thread || options.stats_interval_ms)
+    prof_init();
+    if (options.background_thread || options.stats_interval_ms || options.prof_interval_ms)
         purger_notify(); /* start it, or wake it to see the new deadlines */
     if (options.stats_socket)
         stats_socket_start();

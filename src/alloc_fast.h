@@ -21,7 +21,9 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-void *alloc_slow(size_t size);
+/* caller: the return address into the program (the heap profiler's stack
+ * starts there). */
+void *alloc_slow(size_t size, const void *caller);
 void free_slow(void *p, span_t *s, const char *call);
 
 static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
@@ -36,7 +38,7 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
             return b;
         }
     }
-    return alloc_slow(size);
+    return alloc_slow(size, __builtin_return_address(0));
 }
 
 /* Two cheap checks before the push, both reported by free_slow: a pointer

@@ -15,12 +15,23 @@ options_t options = {
     .stats_fd = 2,
     .stats_print = false,
     .stats_socket = false,
+    .stats_sample = false,
+    .prof = false,
+    .lg_prof_sample = 19,
+    .prof_prefix = "tide",
+    .lg_prof_interval = -1,
+    .prof_interval_ms = 0,
+    .prof_gdump = false,
+    .prof_final = true,
+    .prof_format = PROF_FORMAT_HEAP_V2,
+    .prof_leak = false,
+    .leak_check = false,
 };
 
 /* A program may define this to configure tidemalloc without the environment. */
 extern const char *tide_conf __attribute__((weak));
 
-enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD };
+enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_LG, OPT_LG_OR_OFF, OPT_PATH, OPT_FORMAT };
 
 typedef struct opt_desc {
     const char *name;
@@ -36,7 +47,47 @@ static const opt_desc_t opt_table[] = {
     { "stats_fd", OPT_FD, offsetof(options_t, stats_fd) },
     { "stats_print", OPT_BOOL, offsetof(options_t, stats_print) },
     { "stats_socket", OPT_BOOL, offsetof(options_t, stats_socket) },
+    { "stats_sample", OPT_BOOL, offsetof(options_t, stats_sample) },
+    { "prof", OPT_BOOL, offsetof(options_t, prof) },
+    { "lg_prof_sample", OPT_LG, offsetof(options_t, lg_prof_sample) },
+    { "prof_prefix", OPT_PATH, offsetof(options_t, prof_prefix) },
+    { "lg_prof_interval", OPT_LG_OR_OFF, offsetof(options_t, lg_prof_interval) },
+    { "prof_interval_ms", OPT_MS, offsetof(options_t, prof_interval_ms) },
+    { "prof_gdump", OPT_BOOL, offsetof(options_t, prof_gdump) },
+    { "prof_final", OPT_BOOL, offsetof(options_t, prof_final) },
+    { "prof_format", OPT_FORMAT, offsetof(options_t, prof_format) },
+    { "prof_leak", OPT_BOOL, offsetof(options_t, prof_leak) },
+    { "leak_check", OPT_BOOL, offsetof(options_t, leak_check) },
 };
+
+/* "heap_v2+pprof+folded": the formats each dump is written in. */
+static bool parse_formats(const char *v, size_t vn, uint64_t *out)
+{
+    static const struct { const char *name; uint64_t bit; } names[] = {
+        { "heap_v2", PROF_FORMAT_HEAP_V2 },
+        { "pprof", PROF_FORMAT_PPROF },
+        { "folded", PROF_FORMAT_FOLDED },
+    };
+    uint64_t bits = 0;
+    size_t i = 0;
+    while (i < vn) {
+        size_t j = i;
+        while (j < vn && v[j] != '+')
+            j++;
+        size_t k = 0;
+        while (k < sizeof names / sizeof names[0] &&
+               !(strlen(names[k].name) == j - i && memcmp(names[k].name, v + i, j - i) == 0))
+            k++;
+        if (k == sizeof names / sizeof names[0])
+            return false;
+        bits |= names[k].bit;
+        i = j + 1;
+    }
+    if (!bits)
+        return false;
+    *out = bits;
+    return true;
+}
 
 static bool parse_uint(const char *s, size_t n, uint64_t *out, bool allow_suffix)
 {
@@ -97,6 +148,31 @@ static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_
         if (!parse_uint(v, vn, &x, true))
             return "expected a byte count, optionally with K, M or G";
         *(size_t *)field = (size_t)x;
+        return NULL;
+    case OPT_LG:
+        if (!parse_uint(v, vn, &x, false) || x > 40)
+            return "expected a power of two exponent from 0 to 40";
+        *(uint64_t *)field = x;
+        return NULL;
+    case OPT_LG_OR_OFF:
+        if (vn == 2 && memcmp(v, "-1", 2) == 0) {
+            *(int64_t *)field = -1;
+            return NULL;
+        }
+        if (!parse_uint(v, vn, &x, false) || x > 62)
+            return "expected -1 (off) or a power of two exponent from 0 to 62";
+        *(int64_t *)field = (int64_t)x;
+        return NULL;
+    case OPT_PATH:
+        if (vn == 0 || vn >= sizeof options.prof_prefix)
+            return "expected a path of 1 to 255 characters";
+        memcpy(field, v, vn);
+        field[vn] = 0;
+        return NULL;
+    case OPT_FORMAT:
+        if (!parse_formats(v, vn, &x))
+            return "expected formats joined by '+': heap_v2, pprof, folded";
+        *(uint64_t *)field = x;
         return NULL;
     }
     return "unknown type";

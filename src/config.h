@@ -17,7 +17,23 @@ typedef struct options {
     int64_t stats_fd;        /* ...to this file descriptor (default stderr) */
     bool stats_print;        /* print the statistics at exit */
     bool stats_socket;       /* serve statistics to `tide stats PID` */
+    bool stats_sample;       /* sample allocations to estimate requested bytes */
+    /* heap profiling (docs/PROFILING.md); jemalloc's names where it has one */
+    bool prof;               /* record stacks of sampled allocations */
+    uint64_t lg_prof_sample; /* mean sampling interval: 2^N bytes */
+    char prof_prefix[256];   /* dump files: <prefix>.<pid>.<seq>.<trigger>.heap */
+    int64_t lg_prof_interval; /* dump every 2^N bytes allocated (-1: never) */
+    uint64_t prof_interval_ms; /* dump every N ms (0: never) */
+    bool prof_gdump;         /* dump at each new high-water mark of live bytes */
+    bool prof_final;         /* dump at exit */
+    uint64_t prof_format;    /* PROF_FORMAT_* bits */
+    bool prof_leak;          /* print the sampled allocations still live at exit */
+    bool leak_check;         /* classify every block still allocated at exit */
 } options_t;
+
+#define PROF_FORMAT_HEAP_V2 1u
+#define PROF_FORMAT_PPROF 2u
+#define PROF_FORMAT_FOLDED 4u
 
 extern options_t options;
 

@@ -116,9 +116,12 @@ void *heap_exited_alloc(size_t size, size_t align)
     }
     void *p = NULL;
     if (exited_shared) {
-        if (size <= SC_SMALL_MAX && align <= 16)
-            p = slab_alloc(exited_shared, sc_of_size(size));
-        else
+        if (size <= SC_SMALL_MAX && align <= 16) {
+            unsigned cls = sc_of_size(size);
+            p = slab_alloc(exited_shared, cls);
+            if (p == SLAB_SAMPLE) /* not sampled: rare, and under a lock */
+                p = slab_alloc_unsampled(exited_shared, cls);
+        } else
             p = large_alloc(size, align, false);
     }
     pthread_mutex_unlock(&exited_lock);

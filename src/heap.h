@@ -32,6 +32,8 @@ typedef struct heap {
     struct heap *next_all;
     struct heap *next_orphan;
     int state;
+    int64_t prof_budget;             /* bytes to the next sample point */
+    uint64_t prof_rng;
 } heap_t;
 
 extern __thread heap_t *tls_heap;

@@ -10,6 +10,7 @@
 #include "meta.h"
 #include "page_heap.h"
 #include "pagemap.h"
+#include "prof_internal.h"
 #include "purger.h"
 #include "stats.h"
 #include "stats_socket.h"
@@ -21,15 +22,17 @@ void tide_init(void)
     if (!__atomic_load_n(&options_ready, __ATOMIC_ACQUIRE)) {
         /* Racing threads parse the same text into the same values. */
         config_init();
+        prof_configure();
         __atomic_store_n(&options_ready, true, __ATOMIC_RELEASE);
     }
 }
 
-/* Lock order: heaps, purger, page heap, pagemap, meta. */
+/* Lock order: heaps, purger, profiler, page heap, pagemap, meta. */
 static void fork_prepare(void)
 {
     heap_fork_prepare();
     purger_fork_prepare();
+    prof_fork_prepare();
     page_heap_fork_prepare();
     pagemap_fork_prepare();
     meta_fork_prepare();
@@ -40,6 +43,7 @@ static void fork_parent(void)
     meta_fork_parent();
     pagemap_fork_parent();
     page_heap_fork_parent();
+    prof_fork_parent();
     purger_fork_parent();
     heap_fork_parent();
 }
@@ -49,6 +53,7 @@ static void fork_child(void)
     meta_fork_child();
     pagemap_fork_child();
     page_heap_fork_child();
+    prof_fork_child();
     purger_fork_child();
     heap_fork_child();
     stats_socket_fork_child();
@@ -61,7 +66,8 @@ __attribute__((constructor)) static void tide_constructor(void)
     tide_init();
     heap_setup_exit_hook();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
-    if (options.stats_interval_ms)
+    prof_init();
+    if (options.stats_interval_ms || (options.prof && options.prof_interval_ms))
         purger_notify(); /* the purger thread also writes the stats lines */
     if (options.stats_socket)
         stats_socket_start();
@@ -73,4 +79,5 @@ __attribute__((destructor)) static void tide_destructor(void)
         stats_write_line((int)options.stats_fd);
     if (options.stats_print)
         tide_stats_print((int)options.stats_fd, TIDE_STATS_TEXT);
+    prof_exit();
 }

@@ -6,6 +6,7 @@
 #include "os.h"
 #include "page_heap.h"
 #include "pagemap.h"
+#include "prof_internal.h"
 #include "report.h"
 
 static _Atomic size_t huge_bytes;
@@ -65,6 +66,8 @@ void large_free(span_t *s, void *p, const char *call)
 {
     if (p != s->start)
         report_misuse(call, p, "pointer is inside a block, not at its start");
+    if (s->prof)
+        prof_free_sampled(s);
     pagemap_set(s->start, 1, &span_none);
     if (s->kind == SPAN_HUGE) {
         size_t bytes = s->npages << OS_PAGE_SHIFT;

@@ -8,6 +8,10 @@
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *bump, *bump_end;
+/* Every chunk, for meta_owns (the leak check must not scan our records). */
+#define META_MAX_CHUNKS 4096
+static struct { char *base; size_t size; } chunks[META_MAX_CHUNKS];
+static size_t nchunks;
 static size_t total;
 
 void *meta_alloc(size_t size)
@@ -23,12 +27,27 @@ void *meta_alloc(size_t size)
         }
         bump = p;
         bump_end = p + chunk;
+        if (nchunks < META_MAX_CHUNKS) {
+            chunks[nchunks].base = p;
+            chunks[nchunks].size = chunk;
+            nchunks++;
+        }
     }
     void *out = bump;
     bump += size;
     total += size;
     pthread_mutex_unlock(&meta_lock);
     return out;
+}
+
+bool meta_owns(const void *p)
+{
+    pthread_mutex_lock(&meta_lock);
+    bool found = false;
+    for (size_t i = 0; i < nchunks && !found; i++)
+        found = (const char *)p >= chunks[i].base && (const char *)p < chunks[i].base + chunks[i].size;
+    pthread_mutex_unlock(&meta_lock);
+    return found;
 }
 
 size_t meta_bytes(void)

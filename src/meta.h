@@ -4,6 +4,7 @@
 #ifndef TIDE_META_H
 #define TIDE_META_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #pragma GCC visibility push(hidden)
@@ -11,6 +12,7 @@
 /* Zeroed, 64-byte aligned, never freed (callers recycle what they take). */
 void *meta_alloc(size_t size);
 size_t meta_bytes(void);
+bool meta_owns(const void *p);
 void meta_fork_prepare(void);
 void meta_fork_parent(void);
 void meta_fork_child(void);

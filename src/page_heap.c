@@ -392,3 +392,14 @@ void page_heap_walk(void (*fn)(const span_t *s, void *arg), void *arg)
 void page_heap_fork_prepare(void) { pthread_mutex_lock(&ph.lock); }
 void page_heap_fork_parent(void) { pthread_mutex_unlock(&ph.lock); }
 void page_heap_fork_child(void) { pthread_mutex_init(&ph.lock, NULL); }
+
+bool page_heap_owns(const void *p)
+{
+    pthread_mutex_lock(&ph.lock);
+    bool found = false;
+    for (size_t i = 0; i < ph.nregions && !found; i++)
+        found = (const char *)p >= ph.regions[i]->base &&
+                (const char *)p < ph.regions[i]->base + (REGION_PAGES << OS_PAGE_SHIFT);
+    pthread_mutex_unlock(&ph.lock);
+    return found;
+}

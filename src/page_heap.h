@@ -57,6 +57,8 @@ typedef struct page_heap_stats {
 } page_heap_stats_t;
 void page_heap_stats(page_heap_stats_t *out);
 
+/* p lies in one of the page heap's regions. */
+bool page_heap_owns(const void *p);
 /* Call fn for every span cut from a region, under the page-heap lock. */
 void page_heap_walk(void (*fn)(const span_t *s, void *arg), void *arg);
 

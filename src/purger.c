@@ -9,6 +9,7 @@
 #include "heap.h"
 #include "os.h"
 #include "page_heap.h"
+#include "prof_internal.h"
 #include "stats.h"
 
 static pthread_mutex_t purger_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,6 +46,9 @@ static void *purger_main(void *arg)
             if (next_stats < next)
                 next = next_stats;
         }
+        uint64_t next_dump = prof_tick(os_now_ms());
+        if (next_dump < next)
+            next = next_dump;
 
         pthread_mutex_lock(&purger_lock);
         while (wake_seq == seen) {
@@ -80,7 +84,7 @@ static void init_cond_locked(void)
 
 void purger_notify(void)
 {
-    if (!options.background_thread && !options.stats_interval_ms)
+    if (!options.background_thread && !options.stats_interval_ms && !options.prof_interval_ms)
         return;
     pthread_mutex_lock(&purger_lock);
     if (started) {

@@ -5,6 +5,7 @@
 #include "os.h"
 #include "page_heap.h"
 #include "pagemap.h"
+#include "prof_internal.h"
 #include "report.h"
 
 /* ---- current slab and bins ---- */
@@ -109,8 +110,7 @@ static span_t *slab_new(heap_t *h, unsigned cls)
         page_heap_free(s);
         return NULL;
     }
-    slab_extend(s);
-    return s;
+    return s; /* slab_alloc carves the first page (and charges it) */
 }
 
 /* Move the blocks other threads freed into s onto `*into`; returns how many. */
@@ -185,6 +185,72 @@ void slab_collect_pending(heap_t *h)
     }
 }
 
+/* Sampling without touching the fast path: s->free has just been given n
+ * fresh blocks; charge them all to the sampling budget now. If the next
+ * sample point falls inside block i, keep blocks 0..i-1 on s->free and park
+ * the rest on s->prof_rest: the allocation that finds s->free empty and the
+ * rest parked is the sample (slab_sample_due). */
+static void slab_charge(heap_t *h, span_t *s, uint32_t n)
+{
+    uint64_t bytes = (uint64_t)n * s->block_size;
+    prof_count_bytes(bytes);
+    if (h->prof_budget <= 0)
+        h->prof_budget = prof_next_interval(h);
+    if ((uint64_t)h->prof_budget > bytes) {
+        h->prof_budget -= (int64_t)bytes;
+        return;
+    }
+    uint32_t i = (uint32_t)(((uint64_t)h->prof_budget + s->block_size - 1) / s->block_size) - 1;
+    block_t **link = &s->free;
+    for (uint32_t k = 0; k < i; k++)
+        link = &(*link)->next;
+    s->prof_rest = *link;
+    s->prof_rest_n = n - i;
+    *link = NULL;
+    h->prof_budget = prof_next_interval(h); /* the next point, after block i */
+}
+
+static void *slab_sample_due(heap_t *h, span_t *s)
+{
+    /* The sampled allocation is served elsewhere; block i goes back on the
+     * list and is charged again as the next allocation. */
+    s->free = s->prof_rest;
+    s->prof_rest = NULL;
+    slab_charge(h, s, s->prof_rest_n);
+    return SLAB_SAMPLE;
+}
+
+void *slab_alloc_unsampled(heap_t *h, unsigned cls)
+{
+    span_t *s = h->cur[cls];
+    block_t *b;
+    if (s->free) {
+        b = s->free;
+        s->free = b->next;
+    } else {
+        /* The next sample point moves on to the next block. */
+        b = s->prof_rest;
+        s->prof_rest = b->next;
+        s->prof_rest_n--;
+    }
+    s->used++;
+    return b;
+}
+
+/* Put a parked rest back where the slab's other free blocks are. */
+static void slab_unpark(span_t *s)
+{
+    block_t *rest = s->prof_rest;
+    if (!rest)
+        return;
+    block_t *tail = rest;
+    while (tail->next)
+        tail = tail->next;
+    tail->next = s->local_free;
+    s->local_free = rest;
+    s->prof_rest = NULL;
+}
+
 void *slab_alloc(heap_t *h, unsigned cls)
 {
     span_t *s = h->cur[cls];
@@ -192,6 +258,9 @@ void *slab_alloc(heap_t *h, unsigned cls)
         if (s != &span_none) {
             if (s->free)
                 break;
+            if (s->prof_rest)
+                return slab_sample_due(h, s);
+            bool refilled = true;
             if (s->local_free) {
                 s->free = s->local_free;
                 s->local_free = NULL;
@@ -199,13 +268,17 @@ void *slab_alloc(heap_t *h, unsigned cls)
                  * the slab has uncarved room, take a page's worth too. */
                 if (s->capacity - s->used < 16 && s->capacity < s->reserved)
                     slab_extend(s);
-                break;
+            } else if (!take_remote(s, &s->free, false)) {
+                if (s->capacity < s->reserved)
+                    slab_extend(s);
+                else
+                    refilled = false;
             }
-            if (take_remote(s, &s->free, false))
-                break;
-            if (s->capacity < s->reserved) {
-                slab_extend(s);
-                break;
+            if (refilled) {
+                /* Every free block of the slab is now on s->free. */
+                if (prof_sampling)
+                    slab_charge(h, s, s->capacity - s->used);
+                continue;
             }
             s->owner_fast = NULL; /* full: its next free takes the slow path */
             set_current(h, cls, &span_none);
@@ -288,6 +361,7 @@ void slab_detach_all(heap_t *h)
         if (s == &span_none)
             continue;
         set_current(h, cls, &span_none);
+        slab_unpark(s);
         bool available = s->free || s->local_free || s->capacity < s->reserved;
         s->owner_fast = NULL; /* as if full; settling bins or releases it */
         if (s->used == 0 || available)

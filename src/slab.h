@@ -10,7 +10,13 @@
 /* A block of class cls for heap h, refilling the current slab as needed:
  * local frees first, then remote frees, then the fullest partial slab, then
  * a new slab. NULL when out of memory. */
+/* A block of class cls; NULL when out of memory; SLAB_SAMPLE when this
+ * allocation is the heap profiler's sample (see slab_charge). */
 void *slab_alloc(heap_t *h, unsigned cls);
+#define SLAB_SAMPLE ((void *)1)
+/* Right after SLAB_SAMPLE, when the sample could not be taken: the block
+ * itself, unsampled. */
+void *slab_alloc_unsampled(heap_t *h, unsigned cls);
 /* Free p (in slab s) when the fast path could not: s is full, belongs to
  * another heap, or h is not a real heap. Validates p. */
 void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call);

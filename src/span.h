@@ -64,6 +64,11 @@ typedef struct span {
     struct span *next, *prev; /* partial-bin list; descriptor free list */
     struct span *pending_next;
     struct region *region; /* NULL for huge spans */
+    /* heap profiling: a slab's free list cut at the next sample point
+     * (slab_charge), and a sampled block's record (large and huge spans) */
+    block_t *prof_rest;
+    uint32_t prof_rest_n;
+    struct prof_sample *prof;
 } span_t;
 
 #define SPAN_NO_BIN 0xff

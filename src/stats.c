@@ -13,6 +13,7 @@
 #include "os.h"
 #include "page_heap.h"
 #include "pagemap.h"
+#include "prof_internal.h"
 #include "size_class.h"
 #include "textbuf.h"
 #include <stddef.h>
@@ -48,6 +49,7 @@ TIDE_EXPORT int tide_stats_get(tide_stats_t *out)
     out->regions = ph.regions;
     out->threads = heap_count_active();
     out->orphan_heaps = heap_count_orphans();
+    out->live_requested = prof_live_requested();
     return 0;
 }
 
@@ -71,6 +73,7 @@ void stats_write_line(int fd)
     put_kv(&o, "pid", (uint64_t)getpid());
     put_kv(&o, "t_ms", os_now_ms());
     put_kv(&o, "live", s.live_usable);
+    put_kv(&o, "live_requested", s.live_requested);
     put_kv(&o, "active", s.active);
     put_kv(&o, "dirty", s.dirty);
     put_kv(&o, "mapped", s.mapped);
@@ -120,6 +123,7 @@ typedef struct field {
 #define F(name, what) { #name, offsetof(tide_stats_t, name), what }
 static const field_t fields[] = {
     F(live_usable, "usable bytes in blocks not yet freed"),
+    F(live_requested, "requested bytes in them (sampled estimate)"),
     F(active, "pages in slabs and large blocks"),
     F(dirty, "freed pages not yet returned to the OS"),
     F(retained, "reserved, free and purged (no RSS)"),

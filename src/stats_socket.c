@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "stats_socket.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,11 +13,31 @@
 
 #include "os.h"
 #include "report.h"
+#include "textbuf.h"
 
 static int listen_fd = -1;
 static bool serving;
 
-/* The request is one line: "text" or "json" (anything else: text). */
+/* A profile dump on request: "OK <path>" or "ERR <reason>". */
+static void serve_prof_dump(int c)
+{
+    char path[512];
+    int err = tide_prof_dump(path, sizeof path);
+    textbuf_t t = { .fd = c };
+    if (err == 0) {
+        tb_str(&t, "OK ");
+        tb_str(&t, path);
+    } else {
+        tb_str(&t, "ERR ");
+        tb_str(&t, err == ENOENT ? "profiling is off (start the program with TIDE_CONF=prof:true)"
+                                 : "the profile could not be written (see the program's stderr)");
+    }
+    tb_str(&t, "\n");
+    tb_flush(&t);
+}
+
+/* The request is one line: "text", "json" or "prof_dump" (anything else:
+ * text). */
 static void *serve(void *arg)
 {
     (void)arg;
@@ -28,8 +49,12 @@ static void *serve(void *arg)
         struct timeval tv = { 1, 0 };
         setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         ssize_t n = recv(c, req, sizeof req - 1, 0);
-        int format = n >= 4 && memcmp(req, "json", 4) == 0 ? TIDE_STATS_JSON : TIDE_STATS_TEXT;
-        tide_stats_print(c, format);
+        if (n >= 9 && memcmp(req, "prof_dump", 9) == 0) {
+            serve_prof_dump(c);
+        } else {
+            int format = n >= 4 && memcmp(req, "json", 4) == 0 ? TIDE_STATS_JSON : TIDE_STATS_TEXT;
+            tide_stats_print(c, format);
+        }
         close(c);
     }
     return NULL;

@@ -87,7 +87,7 @@ void free_tree(std::unique_ptr<Tree> root)
 }
 
 typedef struct {
-    std::uint64_t f[12];
+    std::uint64_t f[13];
 } stats_blob; // large enough for tide_stats_t; only the first field is read
 
 } // namespace

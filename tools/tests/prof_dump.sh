@@ -11,7 +11,7 @@ mkfifo "$WORK/ready"
 TIDE_CONF=prof:true,stats_socket:true,lg_prof_sample:14,prof_prefix:$WORK/d,prof_format:heap_v2 \
     LD_PRELOAD=$LIB "$PW" leak 20 >"$WORK/ready" &
 pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$WORK"' EXIT
 read -r word _ <"$WORK/ready"
 [[ $word == ready ]] || fail "the workload did not start"
 
@@ -38,7 +38,7 @@ kill $pid; wait $pid 2>/dev/null || true
 # Opted in to the socket but not to profiling: the process says why.
 TIDE_CONF=stats_socket:true LD_PRELOAD=$LIB "$PW" run 10 >"$WORK/ready2" &
 other=$!
-trap 'kill $other 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $other 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for i in $(seq 1 100); do grep -q ready "$WORK/ready2" && break; sleep 0.05; done
 rc=0; "$TIDE" prof dump $other >"$WORK/out" 2>"$WORK/err" || rc=$?
 [[ $rc == 1 && ! -s $WORK/out ]] || fail "dump without prof:true: exit $rc, out $(cat "$WORK/out")"

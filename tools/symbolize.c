@@ -289,15 +289,14 @@ symtab_t *symtab_build(const profile_t *p)
             t->n++;
         }
     }
-    /* Names the profile carries (pprof with functions). */
-    for (size_t k = 0; k < p->nknown; k++) {
-        for (size_t i = 0; i <= t->mask; i++) {
-            entry_t *e = &t->e[i];
-            if (e->used && e->addr == p->known[k].addr && !e->func) {
-                e->func = xstrdup(p->known[k].func);
-                if (p->known[k].file && p->known[k].line > 0)
-                    e->loc = xasprintf("%s:%lld", base_name(p->known[k].file), (long long)p->known[k].line);
-            }
+    /* Names the profile carries (pprof with functions; its addresses are
+     * the pcs themselves). */
+    for (size_t k = 0; k < p->nknown && !p->return_addresses; k++) {
+        entry_t *e = slot(t, p->known[k].addr);
+        if (e->used && !e->func) {
+            e->func = xstrdup(p->known[k].func);
+            if (p->known[k].file && p->known[k].line > 0)
+                e->loc = xasprintf("%s:%lld", base_name(p->known[k].file), (long long)p->known[k].line);
         }
     }
     /* Every object file that holds an address, loaded once. */

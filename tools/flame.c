@@ -135,7 +135,8 @@ static void draw(ctx_t *c, flame_node_t *n, double x, size_t level)
         fputs("</text>", c->f);
     }
     fputs("</g>\n", c->f);
-    qsort(n->kid, n->nkids, sizeof *n->kid, cmp_name);
+    if (n->nkids > 1)
+        qsort(n->kid, n->nkids, sizeof *n->kid, cmp_name);
     double cx = x;
     for (size_t i = 0; i < n->nkids; i++) {
         draw(c, n->kid[i], cx, level + 1);

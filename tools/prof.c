@@ -289,7 +289,8 @@ static int prof_top(int argc, char **argv)
             a->cum_objs += ob;
         }
     }
-    qsort(m.v, m.n, sizeof *m.v, o.cum ? cmp_agg_cum : cmp_agg_flat);
+    if (m.n > 1)
+        qsort(m.v, m.n, sizeof *m.v, o.cum ? cmp_agg_cum : cmp_agg_flat);
     char b1[32], b2[32], b3[32];
     printf("%s: %s profile, sample period %s\n", o.file[0], l.p.format,
            l.p.period ? fmt_bytes(l.p.period, b1, sizeof b1) : "none (every allocation)");
@@ -353,7 +354,8 @@ static int prof_folded(int argc, char **argv)
         return 1;
     aggmap_t m = { 0 };
     by_stack(&l, o.alloc, &m, 0, ";", false);
-    qsort(m.v, m.n, sizeof *m.v, cmp_agg_key);
+    if (m.n > 1)
+        qsort(m.v, m.n, sizeof *m.v, cmp_agg_key);
     for (size_t i = 0; i < m.n; i++)
         if (llround(m.v[i].v[0]) > 0)
             printf("%s %lld\n", m.v[i].key, llround(m.v[i].v[0]));
@@ -420,7 +422,8 @@ static int cmp_agg_delta(const void *a, const void *b)
 
 static void print_delta_rows(aggmap_t *m, const opts_t *o, bool stacks)
 {
-    qsort(m->v, m->n, sizeof *m->v, cmp_agg_delta);
+    if (m->n > 1)
+        qsort(m->v, m->n, sizeof *m->v, cmp_agg_delta);
     char b1[32], b2[32], b3[32];
     size_t shown = 0, grew = 0, shrank = 0;
     for (size_t i = 0; i < m->n; i++) {

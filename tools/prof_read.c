@@ -129,9 +129,11 @@ static bool parse_maps_line(const char *s, pmap_t *m)
     }
     while (*s == ' ')
         s++;
+    if (m->start >= m->limit)
+        return false;
     if (*s == '/')
         m->path = xstrdup(s);
-    return m->start < m->limit;
+    return true;
 }
 
 static void fill_estimates(pstack_t *st, const uint64_t v[4], uint64_t period)
@@ -500,7 +502,8 @@ static int read_pprof(const uint8_t *data, size_t len, profile_t *p, char *err, 
             m.path = STR(maps[i].file);
         add_map(p, &m);
     }
-    qsort(locs, nlocs, sizeof *locs, cmp_loc);
+    if (nlocs > 1)
+        qsort(locs, nlocs, sizeof *locs, cmp_loc);
     for (size_t i = 0; i < nlocs; i++) {
         if (!locs[i].function_id)
             continue;
@@ -535,7 +538,7 @@ static int read_pprof(const uint8_t *data, size_t len, profile_t *p, char *err, 
         st.pc = xmalloc((ids.n ? ids.n : 1) * sizeof *st.pc);
         for (size_t i = 0; i < ids.n && !bad; i++) {
             ploc_t key = { .id = ids.v[i] };
-            ploc_t *l = bsearch(&key, locs, nlocs, sizeof *locs, cmp_loc);
+            ploc_t *l = nlocs ? bsearch(&key, locs, nlocs, sizeof *locs, cmp_loc) : NULL;
             if (!l)
                 bad = true;
             else

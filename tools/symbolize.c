@@ -125,7 +125,8 @@ static void obj_load(objfile_t *o)
                             continue;
                         o->dyn[o->ndyn++] = (esym_t){ sym[k].st_value, sym[k].st_size, o->dynstr + sym[k].st_name };
                     }
-                    qsort(o->dyn, o->ndyn, sizeof *o->dyn, cmp_esym);
+                    if (o->ndyn > 1)
+                        qsort(o->dyn, o->ndyn, sizeof *o->dyn, cmp_esym);
                 }
                 free(sym);
             }

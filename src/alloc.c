@@ -185,6 +185,9 @@ TIDE_EXPORT void *tide_realloc(void *p, size_t size)
         return NULL; /* p is untouched */
     memcpy(q, p, old < size ? old : size);
     free_fast(p, "realloc");
+    span_t *qs = pagemap_lookup(q);
+    if (unlikely(qs->kind != SPAN_SMALL && qs->prof))
+        prof_set_requested(qs, size); /* it was sampled with its headroom */
     return q;
 }
 

@@ -251,6 +251,18 @@ void prof_resample(heap_t *h, span_t *span, void *p, size_t size, const void *ca
     prof_busy = false;
 }
 
+void prof_set_requested(span_t *span, size_t size)
+{
+    pthread_mutex_lock(&prof_lock);
+    prof_sample_t *r = span->prof;
+    double delta = r->weight * ((double)size - (double)r->size);
+    r->stack->est_live_bytes += delta;
+    r->stack->est_accum_bytes += delta;
+    est_live_requested += delta;
+    r->size = size;
+    pthread_mutex_unlock(&prof_lock);
+}
+
 void prof_free_sampled(span_t *span)
 {
     prof_sample_t *r = span->prof;

@@ -50,6 +50,7 @@ typedef struct span {
     uint32_t block_size;
     char *start;
     uint64_t div_magic;  /* off % block_size == 0  <=>  off * div_magic < div_magic */
+    uint64_t start_magic; /* start * div_magic: p * M - start_magic == (p - start) * M */
     _Atomic uintptr_t thread_free;
 
     /* cold */

@@ -3,8 +3,9 @@
  *                 list of 5 nodes whose head is lost (the 4 others are only
  *                 pointed to by leaked blocks: "indirectly" leaked)
  *   maybe leaked: 1 block (300 bytes) whose only pointer points inside it
- *   reached:      a table of 10 blocks reachable from a global, and one block
- *                 held only through another reached block
+ *   reached:      a table of 10 blocks reachable from a global, one block
+ *                 held only through another reached block, and a list of
+ *                 5,000 nodes hanging off a global (deep marking, many blocks)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ struct node {
 void *reached_table[10];
 void **reached_holder;
 char *maybe_interior;
+struct node *reached_list;
 
 __attribute__((noinline)) void *leak_small(void) { return malloc(100); }
 __attribute__((noinline)) void *leak_medium(void) { return malloc(2000); }
@@ -65,6 +67,12 @@ int main(void)
 
     for (int i = 0; i < 10; i++)
         reached_table[i] = malloc(64 + (size_t)i);
+    for (int i = 0; i < 5000; i++) {
+        struct node *n = malloc(sizeof *n);
+        memset(n, 0, sizeof *n);
+        n->next = reached_list;
+        reached_list = n;
+    }
     reached_holder = malloc(sizeof(void *));
     *reached_holder = malloc(48);
 

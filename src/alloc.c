@@ -143,12 +143,12 @@ TIDE_EXPORT size_t tide_malloc_usable_size(const void *p)
     return usable_size(p, "malloc_usable_size");
 }
 
-/* A large block resized in place is, to the sampler, a new allocation. */
-static void *large_resized(span_t *s, void *p, size_t size, const void *caller)
+/* A sampled block resized in place keeps its sample (and the weight it was
+ * drawn with, which keeps the estimates unbiased); only its size changes. */
+static void *large_resized(span_t *s, void *p, size_t size)
 {
-    heap_t *h = tls_heap;
-    if (prof_sampling && h != &heap_empty && h != &heap_exited)
-        prof_resample(h, s, p, size, caller);
+    if (unlikely(s->prof != NULL))
+        prof_set_requested(s, p, size);
     return p;
 }
 
@@ -165,7 +165,7 @@ TIDE_EXPORT void *tide_realloc(void *p, size_t size)
     span_t *s = pagemap_lookup(p);
     /* Stay put unless the block would be less than half used. */
     if (size <= old && size >= old / 2)
-        return s->kind == SPAN_SMALL ? p : large_resized(s, p, size, __builtin_return_address(0));
+        return s->kind == SPAN_SMALL ? p : large_resized(s, p, size);
     /* Growing a large block takes a quarter's headroom (the next of four
      * steps per power of two), in place if the pages after it are free,
      * else by moving: growing by small appends then copies O(n) bytes in
@@ -178,13 +178,16 @@ TIDE_EXPORT void *tide_realloc(void *p, size_t size)
     if (s->kind != SPAN_SMALL && size > SC_SMALL_MAX) {
         void *q = large_resize(s, p, target);
         if (q)
-            return large_resized(s, q, size, __builtin_return_address(0));
+            return large_resized(s, q, size);
     }
     void *q = alloc_generic(target, 0, false, __builtin_return_address(0));
     if (q == NULL)
         return NULL; /* p is untouched */
     memcpy(q, p, old < size ? old : size);
     free_fast(p, "realloc");
+    span_t *qs = pagemap_lookup(q);
+    if (unlikely(qs->kind != SPAN_SMALL && qs->prof))
+        prof_set_requested(qs, q, size); /* it was sampled with its headroom */
     return q;
 }
 

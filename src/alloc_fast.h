@@ -51,8 +51,8 @@ static inline __attribute__((always_inline)) void free_fast(void *p, const char 
     heap_t *h = heap_get();
     if (likely(s->owner_fast == h)) {
         block_t *head = s->local_free;
-        uint64_t off = (uint64_t)((char *)p - s->start);
-        if (likely(off * s->div_magic < s->div_magic && (block_t *)p != head)) {
+        uint64_t off_magic = (uint64_t)(uintptr_t)p * s->div_magic - s->start_magic;
+        if (likely(off_magic < s->div_magic && (block_t *)p != head)) {
             ((block_t *)p)->next = head;
             s->local_free = p;
             if (likely(--s->used != 0))

@@ -36,35 +36,35 @@ typedef struct scan {
     unsigned nskip;
 } scan_t;
 
-/* Heapsort: no allocation, no recursion. */
-static void sort_samples(prof_sample_t **a, size_t n, bool (*less)(const prof_sample_t *, const prof_sample_t *))
+typedef bool (*less_fn)(const prof_sample_t *, const prof_sample_t *);
+
+static void sift_down(prof_sample_t **a, size_t i, size_t n, less_fn less)
 {
-    for (size_t k = n; k-- > 0;) {
-        for (size_t i = k;;) { /* sift down from k */
-            size_t c = 2 * i + 1;
-            if (c >= n)
-                break;
-            if (c + 1 < n && less(a[c], a[c + 1]))
-                c++;
-            if (!less(a[i], a[c]))
-                break;
-            prof_sample_t *t = a[i]; a[i] = a[c]; a[c] = t;
-            i = c;
-        }
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && less(a[c], a[c + 1]))
+            c++;
+        if (!less(a[i], a[c]))
+            return;
+        prof_sample_t *t = a[i];
+        a[i] = a[c];
+        a[c] = t;
+        i = c;
     }
+}
+
+/* Heapsort: no allocation, no recursion. */
+static void sort_samples(prof_sample_t **a, size_t n, less_fn less)
+{
+    for (size_t k = n / 2; k-- > 0;)
+        sift_down(a, k, n, less);
     for (size_t end = n; end-- > 1;) {
-        prof_sample_t *t = a[0]; a[0] = a[end]; a[end] = t;
-        for (size_t i = 0;;) {
-            size_t c = 2 * i + 1;
-            if (c >= end)
-                break;
-            if (c + 1 < end && less(a[c], a[c + 1]))
-                c++;
-            if (!less(a[i], a[c]))
-                break;
-            prof_sample_t *u = a[i]; a[i] = a[c]; a[c] = u;
-            i = c;
-        }
+        prof_sample_t *t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        sift_down(a, 0, end, less);
     }
 }
 

@@ -37,7 +37,10 @@ static inline span_t *pagemap_lookup(const void *p)
      * offsets may not be applied to a pointer into it. */
     uintptr_t a = (uintptr_t)p;
     uintptr_t base = (uintptr_t)&pagemap;
-    uintptr_t i = (a >> PM_L2_SHIFT) & (((uintptr_t)1 << PM_L1_BITS) - 1);
+    /* No mask on i: user addresses on Linux x86-64 are below 2^47 (the
+     * map covers 2^48); a non-canonical pointer may fault here rather
+     * than be reported, like any other wild pointer. */
+    uintptr_t i = a >> PM_L2_SHIFT;
     uintptr_t j = (a >> OS_PAGE_SHIFT) & (((uintptr_t)1 << PM_L2_BITS) - 1);
     uintptr_t leaf = *(const uintptr_t *)(base + offsetof(pagemap_t, l1) + i * sizeof(uintptr_t));
     uintptr_t entry = *(const uintptr_t *)(base + leaf + j * sizeof(uintptr_t));

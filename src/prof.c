@@ -26,6 +26,7 @@
 #include "os.h"
 #include "pagemap.h"
 #include "prof_math.h"
+#include "prof_unwind.h"
 
 bool prof_sampling;
 bool prof_stacks;
@@ -120,7 +121,9 @@ int64_t prof_next_interval(heap_t *h)
 static unsigned capture(uintptr_t *out, const void *caller)
 {
     void *raw[PROF_DEPTH_MAX + 16];
-    int n = backtrace(raw, (int)(sizeof raw / sizeof raw[0]));
+    int n = prof_unwind((uintptr_t *)raw, (int)(sizeof raw / sizeof raw[0]));
+    if (n < 0)
+        n = backtrace(raw, (int)(sizeof raw / sizeof raw[0]));
     int start = 0;
     for (int i = 0; i < n; i++) {
         if (raw[i] == caller) {
@@ -238,17 +241,17 @@ void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, c
     return p;
 }
 
-void prof_resample(heap_t *h, span_t *span, void *p, size_t size, const void *caller)
+void prof_set_requested(span_t *span, void *p, size_t size)
 {
-    if (span->prof)
-        prof_free_sampled(span);
-    if (!prof_charge(h, size) || prof_busy)
-        return;
-    prof_busy = true;
-    uintptr_t pc[PROF_DEPTH_MAX];
-    unsigned depth = prof_stacks ? capture(pc, caller) : 0;
-    attach(span, p, size, size, pc, depth);
-    prof_busy = false;
+    pthread_mutex_lock(&prof_lock);
+    prof_sample_t *r = span->prof;
+    r->ptr = p;
+    double delta = r->weight * ((double)size - (double)r->size);
+    r->stack->est_live_bytes += delta;
+    r->stack->est_accum_bytes += delta;
+    est_live_requested += delta;
+    r->size = size;
+    pthread_mutex_unlock(&prof_lock);
 }
 
 void prof_free_sampled(span_t *span)

@@ -27,7 +27,8 @@
 typedef struct prof_row {
     const uintptr_t *pc;
     uint32_t depth;
-    /* what was sampled: objects and the sum of their requested sizes */
+    /* what was sampled: objects, and the bytes the sampler charged for them
+     * (a small block's size class, a large block's requested size) */
     uint64_t live_objs, live_bytes;   /* still allocated */
     uint64_t accum_objs, accum_bytes; /* ever allocated */
     /* unbiased estimates of the real totals these samples stand for */

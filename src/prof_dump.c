@@ -200,16 +200,16 @@ static void keep_largest(const prof_row_t *r, void *ctx)
     t->objs += r->est_live_objs;
     t->bytes += r->est_live_bytes;
     t->stacks++;
-    unsigned i = t->n < 16 ? t->n++ : 15;
-    if (i == 15 && t->rows[15].est_live_bytes >= r->est_live_bytes && t->n == 16)
+    enum { MAX = sizeof t->rows / sizeof t->rows[0] };
+    if (t->n == MAX && t->rows[MAX - 1].est_live_bytes >= r->est_live_bytes)
         return;
+    unsigned i = t->n < MAX ? t->n++ : MAX - 1;
     for (; i > 0 && t->rows[i - 1].est_live_bytes < r->est_live_bytes; i--) {
         t->rows[i] = t->rows[i - 1];
         memcpy(t->pcs[i], t->pcs[i - 1], sizeof t->pcs[i]);
     }
     t->rows[i] = *r;
     memcpy(t->pcs[i], r->pc, r->depth * sizeof(uintptr_t));
-    t->rows[i].pc = t->pcs[i];
 }
 
 void prof_put_frame(textbuf_t *t, uintptr_t pc)
@@ -248,6 +248,7 @@ static void leak_summary(int fd)
     tb_str(&t, " stacks\n");
     for (unsigned i = 0; i < top.n; i++) {
         const prof_row_t *r = &top.rows[i];
+        const uintptr_t *pc = top.pcs[i]; /* rows[i].pc pointed at the table */
         tb_str(&t, "tidemalloc:   ");
         tb_u64(&t, r->est_live_bytes);
         tb_str(&t, " bytes in ");
@@ -257,7 +258,7 @@ static void leak_summary(int fd)
         tb_str(&t, " sampled) allocated at\n");
         for (unsigned d = 0; d < r->depth && d < 8; d++) {
             tb_str(&t, "tidemalloc:     ");
-            prof_put_frame(&t, r->pc[d]);
+            prof_put_frame(&t, pc[d]);
             tb_str(&t, "\n");
         }
     }

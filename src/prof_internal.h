@@ -62,9 +62,9 @@ static inline bool prof_charge(heap_t *h, size_t bytes)
  * NULL if that failed or the thread is already inside the profiler: the
  * caller then serves it the ordinary way. */
 void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, const void *caller);
-/* A large block was resized in place: drop its sample, and charge (and
- * perhaps sample) its new size. */
-void prof_resample(heap_t *h, span_t *span, void *p, size_t size, const void *caller);
+/* The sampled block is now at p (a huge block may move in place) with
+ * `size` bytes requested. */
+void prof_set_requested(span_t *span, void *p, size_t size);
 /* The span of a sampled block is being freed. */
 void prof_free_sampled(span_t *span);
 uint64_t prof_live_requested(void);

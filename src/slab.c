@@ -103,6 +103,7 @@ static span_t *slab_new(heap_t *h, unsigned cls)
     s->class_idx = (uint8_t)cls;
     s->block_size = sc_block_size[cls];
     s->div_magic = UINT64_MAX / s->block_size + 1;
+    s->start_magic = (uint64_t)(uintptr_t)s->start * s->div_magic;
     s->reserved = (uint32_t)((s->npages << OS_PAGE_SHIFT) / s->block_size);
     s->owner = h;
     s->owner_fast = h;

@@ -42,33 +42,38 @@ enum span_kind {
 };
 
 typedef struct span {
-    /* hot: the malloc and free fast paths */
-    block_t *free;
+    /* Read by every free, written only when the slab fills, empties or
+     * changes hands: other threads' frees share this line without making
+     * it bounce. */
     struct heap *owner_fast;
-    block_t *local_free;
-    uint32_t used;
-    uint32_t block_size;
+    uint64_t div_magic;   /* off % block_size == 0  <=>  off * div_magic < div_magic */
+    uint64_t start_magic; /* start * div_magic: p * M - start_magic == (p - start) * M */
     char *start;
-    uint64_t div_magic;  /* off % block_size == 0  <=>  off * div_magic < div_magic */
-    _Atomic uintptr_t thread_free;
-
-    /* cold */
     struct heap *owner;
-    size_t npages;       /* pages of the run (huge: of the mapping) */
-    uint32_t capacity;   /* blocks carved out of the slab so far */
-    uint32_t reserved;   /* blocks the slab can hold */
+    size_t npages;        /* pages of the run (huge: of the mapping) */
+    struct region *region; /* NULL for huge spans */
+    uint32_t block_size;
     uint8_t kind;
     uint8_t class_idx;
-    uint8_t bin;         /* partial bin, or SPAN_NO_BIN */
-    uint8_t clean;       /* every page came zeroed from the OS */
+    uint8_t bin;          /* partial bin, or SPAN_NO_BIN */
+    uint8_t clean;        /* every page came zeroed from the OS */
+
+    /* Written by the owner on every malloc and local free. */
+    block_t *free __attribute__((aligned(64)));
+    block_t *local_free;
+    uint32_t used;
+    uint32_t capacity;    /* blocks carved out of the slab so far */
+    uint32_t reserved;    /* blocks the slab can hold */
+    uint32_t prof_rest_n;
     struct span *next, *prev; /* partial-bin list; descriptor free list */
-    struct span *pending_next;
-    struct region *region; /* NULL for huge spans */
     /* heap profiling: a slab's free list cut at the next sample point
      * (slab_charge), and a sampled block's record (large and huge spans) */
     block_t *prof_rest;
-    uint32_t prof_rest_n;
     struct prof_sample *prof;
+
+    /* Written by other threads' frees (one CAS each). */
+    _Atomic uintptr_t thread_free __attribute__((aligned(64)));
+    struct span *pending_next;
 } span_t;
 
 #define SPAN_NO_BIN 0xff

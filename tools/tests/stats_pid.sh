@@ -7,10 +7,13 @@ LIB=$TIDE_BUILD/libtidemalloc.so
 
 TIDE_CONF=stats_socket:true LD_PRELOAD=$LIB "$WORKLOAD" 32 3000 >/dev/null 2>&1 &
 pid=$!
-# Wait for both waves (64 MiB requested, the first freed: ~32 MiB live).
+# Wait for both waves (64 MiB requested, the first freed: ~32 MiB live),
+# and for the figure to hold still: mid-wave it passes 32 MiB on its way up.
+prev=
 for i in $(seq 1 50); do
     live=$("$TIDE" stats --json $pid 2>/dev/null | sed -n 's/.*"live_usable": \([0-9]*\).*/\1/p')
-    [ -n "$live" ] && (( live > 30 * MiB )) && break
+    [ -n "$live" ] && [ "$live" = "$prev" ] && within "$live" $((32 * MiB)) 15 && break
+    prev=$live
     sleep 0.1
 done
 [ -n "$live" ] || fail "no statistics from pid $pid"

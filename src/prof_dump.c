@@ -134,10 +134,6 @@ static bool write_one(const char *path, bool (*writer)(int))
     return ok;
 }
 
-/* Until every writer is linked in (they come from separate files). */
-bool prof_write_pprof(int fd) __attribute__((weak));
-bool prof_write_folded(int fd) __attribute__((weak));
-
 static const struct {
     uint64_t bit;
     const char *suffix;

@@ -28,7 +28,7 @@ cat "$WORK/jeprof"
 first=$(grep -m1 -E '^ +[0-9.]+ +[0-9.]+%' "$WORK/jeprof")
 [[ $first == *" hot_site" ]] || fail "jeprof's first function: $first"
 mb=$(awk '{ print $1 }' <<<"$first")
-within "$mb" 16.8 25 || fail "jeprof: hot_site $mb MB, want about 16.8"
+within "$mb" 16.0 25 || fail "jeprof: hot_site $mb MB (of 2^20 bytes), want about 16.0"
 
 # (b) go tool pprof lists hot_site first, with about 16 MiB of inuse_space.
 go tool pprof -top "$pprof" > "$WORK/pprof" 2>&1 || fail "go tool pprof failed: $(cat "$WORK/pprof")"

@@ -58,7 +58,11 @@ done
 
 # 3. All three formats side by side.
 run "prof:true,prof_prefix:$dir/c,prof_format:heap_v2+pprof+folded"
-[ "$(count 'c.*.exit.heap')" -eq 1 ] || fail "no heap_v2 file with three formats"
+for suffix in heap heap.pb.gz heap.folded; do
+    [ "$(count "c.*.exit.$suffix")" -eq 1 ] || fail "no .$suffix file with three formats: $(ls "$dir")"
+done
+gzip -t "$dir"/c.*.exit.heap.pb.gz || fail "the pprof file is not valid gzip"
+grep -q ';hot_site [0-9]*$' "$dir"/c.*.exit.heap.folded || fail "folded stacks lack hot_site"
 
 # 4. The leak summary at exit names the hot site first.
 run "prof:true,prof_final:false,prof_leak:true,prof_prefix:$dir/d"

@@ -15,12 +15,15 @@ options_t options = {
     .stats_fd = 2,
     .stats_print = false,
     .stats_socket = false,
+    /* hardened build (libtidemalloc-secure.so) only */
+    .secure_sample = 5000,
+    .secure_slots = 64,
 };
 
 /* A program may define this to configure tidemalloc without the environment. */
 extern const char *tide_conf __attribute__((weak));
 
-enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD };
+enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_COUNT };
 
 typedef struct opt_desc {
     const char *name;
@@ -36,6 +39,9 @@ static const opt_desc_t opt_table[] = {
     { "stats_fd", OPT_FD, offsetof(options_t, stats_fd) },
     { "stats_print", OPT_BOOL, offsetof(options_t, stats_print) },
     { "stats_socket", OPT_BOOL, offsetof(options_t, stats_socket) },
+    /* hardened build only; accepted (and ignored) by the default build */
+    { "secure_sample", OPT_COUNT, offsetof(options_t, secure_sample) },
+    { "secure_slots", OPT_COUNT, offsetof(options_t, secure_slots) },
 };
 
 static bool parse_uint(const char *s, size_t n, uint64_t *out, bool allow_suffix)
@@ -92,6 +98,11 @@ static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_
         if (!parse_uint(v, vn, &x, false) || x > INT32_MAX)
             return "expected a file descriptor number";
         *(int64_t *)field = (int64_t)x;
+        return NULL;
+    case OPT_COUNT:
+        if (!parse_uint(v, vn, &x, false) || x > UINT32_MAX)
+            return "expected a whole number";
+        *(uint64_t *)field = x;
         return NULL;
     case OPT_BYTES:
         if (!parse_uint(v, vn, &x, true))

@@ -17,6 +17,9 @@ typedef struct options {
     int64_t stats_fd;        /* ...to this file descriptor (default stderr) */
     bool stats_print;        /* print the statistics at exit */
     bool stats_socket;       /* serve statistics to `tide stats PID` */
+    /* hardened build only (src/guarded.c) */
+    uint64_t secure_sample;  /* one allocation in this many is guarded (0: none) */
+    uint64_t secure_slots;   /* guarded slots: live plus recently freed */
 } options_t;
 
 extern options_t options;

@@ -44,6 +44,37 @@ void report_misuse(const char *call, const void *ptr, const char *why)
     abort();
 }
 
+/* The heap profiler defines this (a strong definition wins at link time) to
+ * print where p was allocated, when p was sampled; it must not allocate.
+ * Without the profiler, nothing is printed. */
+__attribute__((weak)) void report_alloc_stack(const void *p)
+{
+    (void)p;
+}
+
+void report_heap_misuse(const char *call, const void *ptr, const char *kind, const char *detail,
+                        size_t block_size)
+{
+    textbuf_t l = line_start();
+    tb_str(&l, call);
+    tb_str(&l, "(");
+    tb_hex(&l, (uintptr_t)ptr);
+    tb_str(&l, "): ");
+    tb_str(&l, kind);
+    if (detail) {
+        tb_str(&l, ": ");
+        tb_str(&l, detail);
+    }
+    if (block_size) {
+        tb_str(&l, " [size class ");
+        tb_u64(&l, block_size);
+        tb_str(&l, "]");
+    }
+    line_end(&l);
+    report_alloc_stack(ptr);
+    abort();
+}
+
 void report_warning(const char *text)
 {
     textbuf_t l = line_start();

@@ -6,6 +6,9 @@
 #include "page_heap.h"
 #include "pagemap.h"
 #include "report.h"
+#if TIDE_SECURE
+#include "secure.h"
+#endif
 
 /* ---- current slab and bins ---- */
 
@@ -70,6 +73,9 @@ static span_t *bin_take(heap_t *h, unsigned cls)
 
 static void slab_release(span_t *s)
 {
+#if TIDE_SECURE
+    secure_slab_fini(s);
+#endif
     pagemap_set(s->start, s->npages, &span_none);
     page_heap_free(s);
 }
@@ -85,17 +91,21 @@ static void slab_extend(span_t *s)
     if (n > s->reserved - s->capacity)
         n = s->reserved - s->capacity;
     char *first = s->start + (size_t)s->capacity * bs;
+#if TIDE_SECURE
+    secure_carve(s, first, n); /* the same blocks, linked in random order */
+#else
     char *p = first;
     for (uint32_t i = 1; i < n; i++, p += bs)
         ((block_t *)p)->next = (block_t *)(p + bs);
     ((block_t *)p)->next = s->free;
     s->free = (block_t *)first;
+#endif
     s->capacity += n;
 }
 
 static span_t *slab_new(heap_t *h, unsigned cls)
 {
-    span_t *s = page_heap_alloc(sc_slab_pages[cls], 1);
+    span_t *s = page_heap_alloc(sc_slab_pages[cls] + SECURE_SLAB_GUARD_PAGES, 1);
     if (!s)
         return NULL;
     s->kind = SPAN_SMALL;
@@ -109,6 +119,12 @@ static span_t *slab_new(heap_t *h, unsigned cls)
         page_heap_free(s);
         return NULL;
     }
+#if TIDE_SECURE
+    if (!secure_slab_init(s)) {
+        slab_release(s);
+        return NULL;
+    }
+#endif
     slab_extend(s);
     return s;
 }
@@ -134,11 +150,11 @@ static uint32_t take_remote(span_t *s, block_t **into, bool clear_queued)
         return 0;
     uint32_t n = 1;
     block_t *tail = list;
-    while (tail->next) {
-        tail = tail->next;
+    while (block_next(tail)) {
+        tail = block_next(tail);
         n++;
     }
-    tail->next = *into;
+    block_set_next(tail, *into);
     *into = list;
     s->used -= n;
     return n;
@@ -219,7 +235,7 @@ void *slab_alloc(heap_t *h, unsigned cls)
         set_current(h, cls, s);
     }
     block_t *b = s->free;
-    s->free = b->next;
+    s->free = block_next(b);
     s->used++;
     return b;
 }
@@ -243,7 +259,7 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
     if (s->owner == h) {
         if (b == s->local_free || b == s->free)
             report_misuse(call, p, "double free (block is already free)");
-        b->next = s->local_free;
+        block_set_next(b, s->local_free);
         s->local_free = b;
         s->used--;
         slab_settle(h, s);
@@ -256,7 +272,7 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
     do {
         if ((block_t *)(old & ~(uintptr_t)1) == b)
             report_misuse(call, p, "double free (block is already free)");
-        b->next = (block_t *)(old & ~(uintptr_t)1);
+        block_set_next(b, (block_t *)(old & ~(uintptr_t)1));
     } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, (uintptr_t)b | 1,
                                                     memory_order_release, memory_order_relaxed));
     if (!(old & 1)) {

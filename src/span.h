@@ -64,9 +64,24 @@ typedef struct span {
     struct span *next, *prev; /* partial-bin list; descriptor free list */
     struct span *pending_next;
     struct region *region; /* NULL for huge spans */
+#if TIDE_SECURE
+    /* hardened build only (src/secure.c) */
+    uint16_t *sec_state; /* slab: per block, requested size + 1; 0 = free */
+    size_t sec_size;     /* large or huge: the requested size */
+#endif
 } span_t;
 
 #define SPAN_NO_BIN 0xff
+
+/* A free block's link. The hardened build (src/secure.h) stores it encoded
+ * with a per-process key and checks it on every read. */
+#if TIDE_SECURE
+#include "secure_list.h"
+#else
+static inline block_t *block_next(const block_t *b) { return b->next; }
+static inline void block_set_next(block_t *b, block_t *next) { b->next = next; }
+#define SECURE_SLAB_GUARD_PAGES 0
+#endif
 
 /* The sentinel span: every unmapped page maps to it, and every empty heap's
  * size-class slot points at it, so fast paths need no NULL checks. */

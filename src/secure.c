@@ -122,14 +122,31 @@ void secure_report_reused(const span_t *s, const void *p)
                        s->block_size);
 }
 
-static void check_slack(const char *call, const void *p, const char *from, const char *end,
-                        size_t block_size)
+__attribute__((noinline)) static void check_slack_bytes(const char *call, const void *p, const char *from,
+                                                        const char *end, size_t block_size)
 {
-    for (const char *c = from; c < end; c++)
+    uint64_t pattern = secure_canary * 0x0101010101010101ull;
+    const char *c = from;
+    for (; c + 8 <= end; c += 8) {
+        uint64_t w;
+        memcpy(&w, c, 8);
+        if (w != pattern)
+            goto bad;
+    }
+    for (; c < end; c++)
         if ((uint8_t)*c != secure_canary)
-            report_heap_misuse(call, p, "heap overflow",
-                               "bytes past the requested size were overwritten (found at free)",
-                               block_size);
+            goto bad;
+    return;
+bad:
+    report_heap_misuse(call, p, "heap overflow",
+                       "bytes past the requested size were overwritten (found at free)", block_size);
+}
+
+static inline void check_slack(const char *call, const void *p, const char *from, const char *end,
+                               size_t block_size)
+{
+    if (from < end)
+        check_slack_bytes(call, p, from, end, block_size);
 }
 
 /* ---- per-block state arrays, recycled by size ---- */
@@ -258,25 +275,35 @@ void secure_on_alloc(void *p, size_t size)
 
 /* The state of small block p, or a report: interior pointers, pointers past
  * the carved blocks, blocks already free. */
-static uint16_t *small_state(span_t *s, const void *p, const char *call)
+__attribute__((noreturn, cold, noinline)) static void bad_small(const span_t *s, const void *p,
+                                                               const char *call)
 {
     uint64_t off = (uint64_t)((const char *)p - s->start);
     if (off * s->div_magic >= s->div_magic)
         report_heap_misuse(call, p, "invalid free", "pointer is inside a block, not at its start",
                            s->block_size);
-    uint32_t idx = secure_block_index(s, p);
-    if (idx >= s->capacity)
+    if (secure_block_index(s, p) >= s->capacity)
         report_heap_misuse(call, p, "invalid free", "pointer is not a block handed out by malloc",
                            s->block_size);
+    report_heap_misuse(call, p, strcmp(call, "realloc") == 0 ? "use after free" : "double free",
+                       "block is already free", s->block_size);
+}
+
+static inline __attribute__((always_inline)) uint16_t *small_state(span_t *s, const void *p,
+                                                                  const char *call)
+{
+    uint64_t off = (uint64_t)((const char *)p - s->start);
+    uint32_t idx = secure_block_index(s, p);
+    if (__builtin_expect(off * s->div_magic >= s->div_magic || idx >= s->capacity, 0))
+        bad_small(s, p, call);
     uint16_t *st = &s->sec_state[idx];
-    if (*st == 0)
-        report_heap_misuse(call, p, strcmp(call, "realloc") == 0 ? "use after free" : "double free",
-                           "block is already free", s->block_size);
+    if (__builtin_expect(*st == 0, 0))
+        bad_small(s, p, call);
     return st;
 }
 
-static void check_size(const char *call, const void *p, size_t given, size_t align, size_t requested,
-                       size_t block_size)
+__attribute__((noinline)) static void check_size_slow(const char *call, const void *p, size_t given,
+                                                      size_t align, size_t requested, size_t block_size)
 {
     if (given != FREE_NO_SIZE && given != requested)
         report_heap_misuse(call, p, "wrong size",
@@ -284,6 +311,13 @@ static void check_size(const char *call, const void *p, size_t given, size_t ali
     if (align && ((align & (align - 1)) != 0 || ((uintptr_t)p & (align - 1)) != 0))
         report_heap_misuse(call, p, "wrong alignment", "the block does not have the alignment given",
                            block_size);
+}
+
+static inline void check_size(const char *call, const void *p, size_t given, size_t align,
+                              size_t requested, size_t block_size)
+{
+    if (__builtin_expect(given != FREE_NO_SIZE || align != 0, 0))
+        check_size_slow(call, p, given, align, requested, block_size);
 }
 
 static void large_check(span_t *s, const void *p, const char *call)
@@ -316,17 +350,9 @@ __attribute__((noinline)) static void free_other(void *p, span_t *s, size_t size
                        "pointer was not allocated by tidemalloc, or was already freed", 0);
 }
 
-void secure_free(void *p, size_t size, size_t align, const char *call)
+static inline __attribute__((always_inline)) void free_small_push(span_t *s, void *p, uint16_t *st,
+                                                                  const char *call)
 {
-    span_t *s = pagemap_lookup(p);
-    if (__builtin_expect(s->kind != SPAN_SMALL, 0)) {
-        free_other(p, s, size, align, call);
-        return;
-    }
-    uint16_t *st = small_state(s, p, call);
-    size_t req = (size_t)*st - 1;
-    check_size(call, p, size, align, req, s->block_size);
-    check_slack(call, p, (char *)p + req, (char *)p + s->block_size, s->block_size);
     *st = 0;
     heap_t *h = heap_get();
     if (__builtin_expect(s->owner_fast == h, 1)) {
@@ -337,6 +363,31 @@ void secure_free(void *p, size_t size, size_t align, const char *call)
         return;
     }
     free_slow(p, s, call);
+}
+
+/* A block with slack, or a sized free: the checks that cost a loop. */
+__attribute__((noinline)) static void free_small_checked(span_t *s, void *p, uint16_t *st, size_t size,
+                                                         size_t align, const char *call)
+{
+    size_t req = (size_t)*st - 1;
+    check_size(call, p, size, align, req, s->block_size);
+    check_slack(call, p, (char *)p + req, (char *)p + s->block_size, s->block_size);
+    free_small_push(s, p, st, call);
+}
+
+void secure_free(void *p, size_t size, size_t align, const char *call)
+{
+    span_t *s = pagemap_lookup(p);
+    if (__builtin_expect(s->kind != SPAN_SMALL, 0)) {
+        free_other(p, s, size, align, call);
+        return;
+    }
+    uint16_t *st = small_state(s, p, call);
+    if (__builtin_expect((size_t)*st - 1 != s->block_size || size != FREE_NO_SIZE || align != 0, 0)) {
+        free_small_checked(s, p, st, size, align, call);
+        return;
+    }
+    free_small_push(s, p, st, call);
 }
 
 /* ---- size queries and realloc ---- */

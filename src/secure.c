@@ -28,6 +28,7 @@
 #include "large.h"
 #include "meta.h"
 #include "os.h"
+#include "page_heap.h"
 #include "pagemap.h"
 #include "report.h"
 #include "size_class.h"
@@ -73,6 +74,9 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx)
     sigaction(SIGSEGV, &dfl, NULL);
 }
 
+static void fork_lock(void);
+static void fork_unlock(void);
+
 static void init_once(void)
 {
     uint64_t key = 0;
@@ -92,6 +96,7 @@ static void init_once(void)
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, &previous_segv);
+    pthread_atfork(fork_lock, fork_unlock, fork_unlock);
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -122,22 +127,9 @@ void secure_report_reused(const span_t *s, const void *p)
                        s->block_size);
 }
 
-__attribute__((noinline)) static void check_slack_bytes(const char *call, const void *p, const char *from,
-                                                        const char *end, size_t block_size)
+__attribute__((noreturn, cold, noinline)) static void bad_slack(const char *call, const void *p,
+                                                               size_t block_size)
 {
-    uint64_t pattern = secure_canary * 0x0101010101010101ull;
-    const char *c = from;
-    for (; c + 8 <= end; c += 8) {
-        uint64_t w;
-        memcpy(&w, c, 8);
-        if (w != pattern)
-            goto bad;
-    }
-    for (; c < end; c++)
-        if ((uint8_t)*c != secure_canary)
-            goto bad;
-    return;
-bad:
     report_heap_misuse(call, p, "heap overflow",
                        "bytes past the requested size were overwritten (found at free)", block_size);
 }
@@ -145,8 +137,8 @@ bad:
 static inline void check_slack(const char *call, const void *p, const char *from, const char *end,
                                size_t block_size)
 {
-    if (from < end)
-        check_slack_bytes(call, p, from, end, block_size);
+    if (__builtin_expect(!secure_canary_intact(from, (size_t)(end - from)), 0))
+        bad_slack(call, p, block_size);
 }
 
 /* ---- per-block state arrays, recycled by size ---- */
@@ -162,6 +154,18 @@ static unsigned state_bucket(uint32_t blocks)
     while (((size_t)64 << b) < bytes)
         b++;
     return b;
+}
+
+static void state_put(span_t *s)
+{
+    if (!s->sec_state)
+        return;
+    unsigned b = state_bucket(s->reserved);
+    pthread_mutex_lock(&state_lock);
+    *(void **)s->sec_state = state_free[b];
+    state_free[b] = s->sec_state;
+    pthread_mutex_unlock(&state_lock);
+    s->sec_state = NULL;
 }
 
 bool secure_slab_init(span_t *s)
@@ -183,21 +187,78 @@ bool secure_slab_init(span_t *s)
         return false;
     s->sec_state = st;
     /* If the kernel refuses (too many mappings), the slab goes unguarded. */
-    os_protect(s->start + ((s->npages - 1) << OS_PAGE_SHIFT), OS_PAGE_SIZE, false);
+    if (!s->sec_size)
+        os_protect(s->start + ((s->npages - 1) << OS_PAGE_SHIFT), OS_PAGE_SIZE, false);
+    s->sec_size = 1;
     return true;
 }
 
-void secure_slab_fini(span_t *s)
+/* Empty slabs, guard page still in place, kept by page count: classes
+ * whose slabs fill and empty in turn would otherwise pay two mprotect
+ * calls (and a split and a merge of the mapping) per cycle. At most
+ * SLAB_CACHE_BYTES in all: this much freed memory stays resident, outside
+ * the decay policy (the hardened build's price for its guard pages). */
+#define SLAB_CACHE_BYTES ((size_t)16 << 20)
+#define SLAB_CACHE_PAGES 18
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static span_t *slab_cache[SLAB_CACHE_PAGES];
+static size_t slab_cache_pages;
+
+span_t *secure_slab_alloc(size_t npages)
 {
-    if (!s->sec_state)
-        return;
-    os_protect(s->start + ((s->npages - 1) << OS_PAGE_SHIFT), OS_PAGE_SIZE, true);
-    unsigned b = state_bucket(s->reserved);
+    span_t *s = NULL;
+    if (npages < SLAB_CACHE_PAGES) {
+        pthread_mutex_lock(&cache_lock);
+        s = slab_cache[npages];
+        if (s) {
+            slab_cache[npages] = s->next;
+            slab_cache_pages -= npages;
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    if (!s)
+        return page_heap_alloc(npages, 1);
+    /* As page_heap_alloc hands a descriptor out: zeroed but for the run. */
+    char *start = s->start;
+    struct region *r = s->region;
+    memset(s, 0, sizeof *s);
+    s->start = start;
+    s->npages = npages;
+    s->region = r;
+    s->sec_size = 1; /* guard in place */
+    return s;
+}
+
+bool secure_slab_release(span_t *s)
+{
+    state_put(s);
+    if (s->sec_size && s->npages < SLAB_CACHE_PAGES) {
+        pthread_mutex_lock(&cache_lock);
+        if ((slab_cache_pages + s->npages) << OS_PAGE_SHIFT <= SLAB_CACHE_BYTES) {
+            pagemap_set(s->start, s->npages, &span_none);
+            s->next = slab_cache[s->npages];
+            slab_cache[s->npages] = s;
+            slab_cache_pages += s->npages;
+            pthread_mutex_unlock(&cache_lock);
+            return true;
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    if (s->sec_size)
+        os_protect(s->start + ((s->npages - 1) << OS_PAGE_SHIFT), OS_PAGE_SIZE, true);
+    return false;
+}
+
+static void fork_lock(void)
+{
+    pthread_mutex_lock(&cache_lock);
     pthread_mutex_lock(&state_lock);
-    *(void **)s->sec_state = state_free[b];
-    state_free[b] = s->sec_state;
+}
+
+static void fork_unlock(void)
+{
     pthread_mutex_unlock(&state_lock);
-    s->sec_state = NULL;
+    pthread_mutex_unlock(&cache_lock);
 }
 
 /* ---- random slot order ---- */
@@ -249,10 +310,10 @@ static void record(span_t *s, void *p, size_t size)
 {
     if (s->kind == SPAN_SMALL) {
         s->sec_state[secure_block_index(s, p)] = (uint16_t)(size + 1);
-        memset((char *)p + size, secure_canary, s->block_size - size);
+        secure_canary_fill((char *)p + size, s->block_size - size);
     } else {
         s->sec_size = size;
-        memset((char *)p + size, secure_canary, large_data_bytes(s) - size);
+        secure_canary_fill((char *)p + size, large_data_bytes(s) - size);
     }
 }
 
@@ -365,14 +426,11 @@ static inline __attribute__((always_inline)) void free_small_push(span_t *s, voi
     free_slow(p, s, call);
 }
 
-/* A block with slack, or a sized free: the checks that cost a loop. */
-__attribute__((noinline)) static void free_small_checked(span_t *s, void *p, uint16_t *st, size_t size,
-                                                         size_t align, const char *call)
+/* A sized free: compare with the recorded size and alignment. */
+__attribute__((noinline)) static void free_small_sized(span_t *s, void *p, uint16_t *st, size_t size,
+                                                       size_t align, const char *call)
 {
-    size_t req = (size_t)*st - 1;
-    check_size(call, p, size, align, req, s->block_size);
-    check_slack(call, p, (char *)p + req, (char *)p + s->block_size, s->block_size);
-    free_small_push(s, p, st, call);
+    check_size_slow(call, p, size, align, (size_t)*st - 1, s->block_size);
 }
 
 void secure_free(void *p, size_t size, size_t align, const char *call)
@@ -383,10 +441,10 @@ void secure_free(void *p, size_t size, size_t align, const char *call)
         return;
     }
     uint16_t *st = small_state(s, p, call);
-    if (__builtin_expect((size_t)*st - 1 != s->block_size || size != FREE_NO_SIZE || align != 0, 0)) {
-        free_small_checked(s, p, st, size, align, call);
-        return;
-    }
+    if (__builtin_expect(size != FREE_NO_SIZE || align != 0, 0))
+        free_small_sized(s, p, st, size, align, call);
+    size_t req = (size_t)*st - 1;
+    check_slack(call, p, (char *)p + req, (char *)p + s->block_size, s->block_size);
     free_small_push(s, p, st, call);
 }
 

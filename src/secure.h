@@ -22,8 +22,9 @@
 
 /* secure.c */
 void secure_init(void); /* key, canary, fault handler: idempotent */
+span_t *secure_slab_alloc(size_t npages);
 bool secure_slab_init(span_t *s);
-void secure_slab_fini(span_t *s);
+bool secure_slab_release(span_t *s);
 void secure_carve(span_t *s, char *first, uint32_t n);
 void secure_on_alloc(void *p, size_t size);
 void secure_free(void *p, size_t size, size_t align, const char *call);
@@ -36,6 +37,65 @@ static inline uint32_t secure_block_index(const span_t *s, const void *p)
 {
     uint64_t off = (uint64_t)((const char *)p - s->start);
     return (uint32_t)(((unsigned __int128)off * s->div_magic) >> 64);
+}
+
+/* The slack canary covers the first SECURE_CANARY_SPAN bytes after the
+ * requested size (all of the slack when it is shorter): the bytes a
+ * contiguous overflow reaches first. Filled and checked with a few
+ * overlapping word accesses, no loop and no call. */
+#define SECURE_CANARY_SPAN 32
+
+static inline uint64_t secure_canary_word(void)
+{
+    return secure_canary * 0x0101010101010101ull;
+}
+
+/* n bytes, 0 <= n <= 32: [0, 8) and [n - 8, n) cover n <= 16; with
+ * [8, 16) and [n - 16, n - 8) they cover n <= 32. */
+static inline void secure_canary_fill(char *c, size_t slack)
+{
+    size_t n = slack < SECURE_CANARY_SPAN ? slack : SECURE_CANARY_SPAN;
+    uint64_t w = secure_canary_word();
+    if (n >= 8) {
+        __builtin_memcpy(c, &w, 8);
+        __builtin_memcpy(c + n - 8, &w, 8);
+        if (n > 16) {
+            __builtin_memcpy(c + 8, &w, 8);
+            __builtin_memcpy(c + n - 16, &w, 8);
+        }
+    } else if (n >= 4) {
+        uint32_t h = (uint32_t)w;
+        __builtin_memcpy(c, &h, 4);
+        __builtin_memcpy(c + n - 4, &h, 4);
+    } else if (n) {
+        c[0] = c[n / 2] = c[n - 1] = (char)secure_canary;
+    }
+}
+
+static inline bool secure_canary_intact(const char *c, size_t slack)
+{
+    size_t n = slack < SECURE_CANARY_SPAN ? slack : SECURE_CANARY_SPAN;
+    uint64_t w = secure_canary_word();
+    if (n >= 8) {
+        uint64_t a, b;
+        __builtin_memcpy(&a, c, 8);
+        __builtin_memcpy(&b, c + n - 8, 8);
+        uint64_t diff = (a ^ w) | (b ^ w);
+        if (n > 16) {
+            __builtin_memcpy(&a, c + 8, 8);
+            __builtin_memcpy(&b, c + n - 16, 8);
+            diff |= (a ^ w) | (b ^ w);
+        }
+        return diff == 0;
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        __builtin_memcpy(&a, c, 4);
+        __builtin_memcpy(&b, c + n - 4, 4);
+        return ((a ^ (uint32_t)w) | (b ^ (uint32_t)w)) == 0;
+    }
+    return n == 0 || ((uint8_t)c[0] == secure_canary && (uint8_t)c[n / 2] == secure_canary &&
+                      (uint8_t)c[n - 1] == secure_canary);
 }
 
 /* guarded.c: sampled allocations, each alone in a page against a guard page

@@ -7,12 +7,6 @@
 #ifndef TIDE_SECURE_FAST_H
 #define TIDE_SECURE_FAST_H
 
-/* Included inside alloc_fast.h's hidden-visibility block: libc's
- * declarations must keep default visibility. */
-#pragma GCC visibility push(default)
-#include <string.h>
-#pragma GCC visibility pop
-
 #include "secure.h"
 
 #pragma GCC visibility push(hidden)
@@ -48,9 +42,7 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
             if (__builtin_expect(*st != 0, 0))
                 secure_report_reused(s, b);
             *st = (uint16_t)(size + 1);
-            size_t slack = s->block_size - size;
-            if (slack)
-                memset((char *)b + size, secure_canary, slack);
+            secure_canary_fill((char *)b + size, s->block_size - size);
             return b;
         }
     }

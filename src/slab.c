@@ -74,7 +74,8 @@ static span_t *bin_take(heap_t *h, unsigned cls)
 static void slab_release(span_t *s)
 {
 #if TIDE_SECURE
-    secure_slab_fini(s);
+    if (secure_slab_release(s)) /* kept, guard page and all, for slab_new */
+        return;
 #endif
     pagemap_set(s->start, s->npages, &span_none);
     page_heap_free(s);
@@ -105,7 +106,11 @@ static void slab_extend(span_t *s)
 
 static span_t *slab_new(heap_t *h, unsigned cls)
 {
-    span_t *s = page_heap_alloc(sc_slab_pages[cls] + SECURE_SLAB_GUARD_PAGES, 1);
+#if TIDE_SECURE
+    span_t *s = secure_slab_alloc(sc_slab_pages[cls] + SECURE_SLAB_GUARD_PAGES); /* + a guard page */
+#else
+    span_t *s = page_heap_alloc(sc_slab_pages[cls], 1);
+#endif
     if (!s)
         return NULL;
     s->kind = SPAN_SMALL;

@@ -67,7 +67,7 @@ typedef struct span {
 #if TIDE_SECURE
     /* hardened build only (src/secure.c) */
     uint16_t *sec_state; /* slab: per block, requested size + 1; 0 = free */
-    size_t sec_size;     /* large or huge: the requested size */
+    size_t sec_size;     /* large or huge: the requested size; slab: guard in place */
 #endif
 } span_t;
 
@@ -80,7 +80,6 @@ typedef struct span {
 #else
 static inline block_t *block_next(const block_t *b) { return b->next; }
 static inline void block_set_next(block_t *b, block_t *next) { b->next = next; }
-#define SECURE_SLAB_GUARD_PAGES 0
 #endif
 
 /* The sentinel span: every unmapped page maps to it, and every empty heap's

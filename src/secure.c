@@ -52,7 +52,8 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx)
             /* A large span's page map entries: its first page and its guard. */
             if (addr >= guard && addr < guard + OS_PAGE_SIZE)
                 report_heap_misuse("access", s->start, "heap overflow",
-                                   "past the end of a large block, into its guard page", 0);
+                                   "past the end of a large block, into its guard page",
+                                   (size_t)(guard - s->start));
         } else if (addr >= guard) {
             report_heap_misuse("access", addr, "heap overflow",
                                "past the end of a slab, into its guard page", s->block_size);
@@ -384,7 +385,8 @@ static inline void check_size(const char *call, const void *p, size_t given, siz
 static void large_check(span_t *s, const void *p, const char *call)
 {
     if (p != s->start)
-        report_heap_misuse(call, p, "invalid free", "pointer is inside a block, not at its start", 0);
+        report_heap_misuse(call, p, "invalid free", "pointer is inside a block, not at its start",
+                           large_data_bytes(s));
 }
 
 __attribute__((noinline)) static void free_other(void *p, span_t *s, size_t size, size_t align,
@@ -392,8 +394,8 @@ __attribute__((noinline)) static void free_other(void *p, span_t *s, size_t size
 {
     if (s->kind == SPAN_LARGE || s->kind == SPAN_HUGE) {
         large_check(s, p, call);
-        check_size(call, p, size, align, s->sec_size, 0);
-        check_slack(call, p, (char *)p + s->sec_size, (char *)p + large_data_bytes(s), 0);
+        check_size(call, p, size, align, s->sec_size, large_data_bytes(s));
+        check_slack(call, p, (char *)p + s->sec_size, (char *)p + large_data_bytes(s), large_data_bytes(s));
         char *guard = (char *)p + large_data_bytes(s);
         if (guard != s->start)
             pagemap_set(guard, 1, &span_none);
@@ -468,6 +470,37 @@ size_t secure_usable_size(const void *p, const char *call)
     }
 }
 
+/* Growing a large block takes a quarter's headroom (as the default build
+ * does), so appends move or resize O(log n) times; the headroom is slack
+ * until a later realloc grows into it. */
+static size_t headroom(size_t size)
+{
+    if (size <= SC_SMALL_MAX || size > HUGE_THRESHOLD)
+        return size;
+    size_t step = (size_t)1 << (63 - __builtin_clzl(size - 1) - 2);
+    return (size + step - 1) & ~(step - 1);
+}
+
+/* Resize a large or huge block in place (or, huge, by mremap) to hold
+ * target bytes plus its guard page; NULL if it must move. */
+static void *large_resize_guarded(span_t *s, void *p, size_t size, size_t target)
+{
+    if (target > (size_t)PTRDIFF_MAX - ((size_t)1 << 30))
+        return NULL; /* impossible: the move fails with ENOMEM */
+    char *guard = (char *)p + large_data_bytes(s);
+    pagemap_set(guard, 1, &span_none);
+    os_protect(guard, OS_PAGE_SIZE, true);
+    size_t padded = ((target + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1)) + OS_PAGE_SIZE;
+    void *q = large_resize(s, p, padded);
+    if (q)
+        record(s, q, size);
+    char *start = q ? q : p;
+    guard = start + large_data_bytes(s);
+    os_protect(guard, OS_PAGE_SIZE, false);
+    pagemap_set(guard, 1, s);
+    return q;
+}
+
 void *secure_realloc(void *p, size_t size)
 {
     if (p == NULL)
@@ -488,20 +521,21 @@ void *secure_realloc(void *p, size_t size)
         }
     } else if (s->kind == SPAN_LARGE || s->kind == SPAN_HUGE) {
         size_t data = large_data_bytes(s);
-        check_slack("realloc", p, (char *)p + old, (char *)p + data, 0);
+        check_slack("realloc", p, (char *)p + old, (char *)p + data, data);
         if (size <= data && size > SC_SMALL_MAX && size >= data / 2) {
             record(s, p, size);
             return p;
+        }
+        if (size > SC_SMALL_MAX) {
+            void *q = large_resize_guarded(s, p, size, size > old ? headroom(size) : size);
+            if (q)
+                return q;
         }
     }
     /* Move. Growing a large block takes a quarter's headroom, as the
      * default build does, so appends move O(log n) times; the headroom is
      * slack (canary-filled) until a later realloc grows into it. */
-    size_t target = size;
-    if (size > old && size > SC_SMALL_MAX && size <= HUGE_THRESHOLD) {
-        size_t step = (size_t)1 << (63 - __builtin_clzl(size - 1) - 2);
-        target = (size + step - 1) & ~(step - 1);
-    }
+    size_t target = size > old ? headroom(size) : size;
     void *q = tide_malloc(target);
     if (q == NULL)
         return NULL; /* p is untouched */

@@ -36,6 +36,7 @@
 
 uintptr_t secure_list_key;
 uint8_t secure_canary;
+uint64_t secure_canary8;
 
 /* ---- key, canary and the fault handler ---- */
 
@@ -90,6 +91,7 @@ static void init_once(void)
     secure_list_key = (uintptr_t)key;
     /* Never 0: the classic off-by-one writes a terminating NUL. */
     secure_canary = (uint8_t)(0x80 | ((key >> 32) & 0x7e)) | 1;
+    secure_canary8 = secure_canary * 0x0101010101010101ull;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -31,6 +31,7 @@ void secure_free(void *p, size_t size, size_t align, const char *call);
 size_t secure_usable_size(const void *p, const char *call);
 void *secure_realloc(void *p, size_t size);
 extern uint8_t secure_canary;
+extern uint64_t secure_canary8; /* the canary byte, eight times */
 
 /* The block index of p in slab s (p - start is below 2^32). */
 static inline uint32_t secure_block_index(const span_t *s, const void *p)
@@ -47,13 +48,15 @@ static inline uint32_t secure_block_index(const span_t *s, const void *p)
 
 static inline uint64_t secure_canary_word(void)
 {
-    return secure_canary * 0x0101010101010101ull;
+    return secure_canary8;
 }
 
 /* n bytes, 0 <= n <= 32: [0, 8) and [n - 8, n) cover n <= 16; with
  * [8, 16) and [n - 16, n - 8) they cover n <= 32. */
 static inline void secure_canary_fill(char *c, size_t slack)
 {
+    if (__builtin_expect(slack == 0, 1))
+        return;
     size_t n = slack < SECURE_CANARY_SPAN ? slack : SECURE_CANARY_SPAN;
     uint64_t w = secure_canary_word();
     if (n >= 8) {
@@ -67,13 +70,15 @@ static inline void secure_canary_fill(char *c, size_t slack)
         uint32_t h = (uint32_t)w;
         __builtin_memcpy(c, &h, 4);
         __builtin_memcpy(c + n - 4, &h, 4);
-    } else if (n) {
+    } else {
         c[0] = c[n / 2] = c[n - 1] = (char)secure_canary;
     }
 }
 
 static inline bool secure_canary_intact(const char *c, size_t slack)
 {
+    if (__builtin_expect(slack == 0, 1))
+        return true;
     size_t n = slack < SECURE_CANARY_SPAN ? slack : SECURE_CANARY_SPAN;
     uint64_t w = secure_canary_word();
     if (n >= 8) {
@@ -94,7 +99,7 @@ static inline bool secure_canary_intact(const char *c, size_t slack)
         __builtin_memcpy(&b, c + n - 4, 4);
         return ((a ^ (uint32_t)w) | (b ^ (uint32_t)w)) == 0;
     }
-    return n == 0 || ((uint8_t)c[0] == secure_canary && (uint8_t)c[n / 2] == secure_canary &&
+    return ((uint8_t)c[0] == secure_canary && (uint8_t)c[n / 2] == secure_canary &&
                       (uint8_t)c[n - 1] == secure_canary);
 }
 

@@ -9,6 +9,7 @@
 #include "secure.h"
 
 uint8_t secure_canary = 0xa5;
+uint64_t secure_canary8 = 0xa5a5a5a5a5a5a5a5ull;
 uintptr_t secure_list_key = 1;
 
 int main(void)

@@ -93,7 +93,8 @@ void *guarded_maybe_alloc(size_t size, size_t align, bool zero)
     }
     if (cd == 0)
         tide_init(); /* a thread's first allocation may come before main */
-    secure_countdown = options.secure_sample ? (int32_t)options.secure_sample : INT32_MAX;
+    uint64_t rate = options.secure_sample;
+    secure_countdown = rate && rate < INT32_MAX ? (int32_t)rate : INT32_MAX;
     if (options.secure_sample == 0 || (cd == 0 && options.secure_sample != 1))
         return NULL; /* a new thread starts counting (with 1, sample it all) */
     if (size > OS_PAGE_SIZE || align > OS_PAGE_SIZE)
@@ -153,8 +154,8 @@ static slot_t *checked_slot(const void *p, const char *call)
     if (!sl || sl->state == SLOT_EMPTY || sl->ptr != p)
         report_heap_misuse(call, p, "invalid free", "pointer is not the start of a guarded block", 0);
     if (sl->state == SLOT_FREED)
-        report_heap_misuse(call, p, strcmp(call, "realloc") == 0 ? "use after free" : "double free",
-                           "guarded block is already free", class_size(sl->size));
+        report_heap_misuse(call, p, secure_freed_kind(call), "guarded block is already free",
+                           class_size(sl->size));
     return sl;
 }
 

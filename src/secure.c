@@ -111,6 +111,14 @@ void secure_init(void)
 
 /* ---- reports ---- */
 
+const char *secure_freed_kind(const char *call)
+{
+    /* A free block passed to realloc or malloc_usable_size is used after
+     * its free; passed to any form of free, it is freed twice. */
+    return strcmp(call, "realloc") == 0 || strcmp(call, "malloc_usable_size") == 0 ? "use after free"
+                                                                                  : "double free";
+}
+
 static size_t class_of(const span_t *s)
 {
     return s->kind == SPAN_SMALL ? s->block_size : 0;
@@ -349,8 +357,7 @@ __attribute__((noreturn, cold, noinline)) static void bad_small(const span_t *s,
     if (secure_block_index(s, p) >= s->capacity)
         report_heap_misuse(call, p, "invalid free", "pointer is not a block handed out by malloc",
                            s->block_size);
-    report_heap_misuse(call, p, strcmp(call, "realloc") == 0 ? "use after free" : "double free",
-                       "block is already free", s->block_size);
+    report_heap_misuse(call, p, secure_freed_kind(call), "block is already free", s->block_size);
 }
 
 static inline __attribute__((always_inline)) uint16_t *small_state(span_t *s, const void *p,

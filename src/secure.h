@@ -30,6 +30,7 @@ void secure_on_alloc(void *p, size_t size);
 void secure_free(void *p, size_t size, size_t align, const char *call);
 size_t secure_usable_size(const void *p, const char *call);
 void *secure_realloc(void *p, size_t size);
+const char *secure_freed_kind(const char *call); /* "double free" or "use after free" */
 extern uint8_t secure_canary;
 extern uint64_t secure_canary8; /* the canary byte, eight times */
 

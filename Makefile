@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench bench-quick clean
+.PHONY: all build secure test demo bench bench-quick clean
 
 all: build
 
@@ -12,6 +12,11 @@ $(BUILD)/CMakeCache.txt:
 
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Only the hardened library, build/libtidemalloc-secure.so (`make build`
+# builds it too, with everything else; docs/SECURITY.md).
+secure: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target tidemalloc_secure
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)

@@ -16,6 +16,9 @@
 #include "prof_internal.h"
 #include "report.h"
 #include "slab.h"
+#if TIDE_SECURE
+#include "secure.h"
+#endif
 
 static heap_t *current_heap(void)
 {
@@ -28,6 +31,11 @@ static heap_t *current_heap(void)
 /* Every allocation that missed the fast path, and every alignment. */
 static void *alloc_generic(size_t size, size_t align, bool zero, const void *caller)
 {
+#if TIDE_SECURE
+    void *g = guarded_maybe_alloc(size, align, zero); /* sampled: src/guarded.c */
+    if (g)
+        return g;
+#endif
     heap_t *h = current_heap();
     void *p;
     if (unlikely(h == NULL || h == &heap_exited)) {
@@ -61,6 +69,10 @@ static void *alloc_generic(size_t size, size_t align, bool zero, const void *cal
     }
     if (unlikely(p == NULL))
         errno = ENOMEM;
+#if TIDE_SECURE
+    else
+        secure_on_alloc(p, size); /* record the size, fill the slack, guard */
+#endif
     if (unlikely(atomic_load_explicit(&prof_dump_pending, memory_order_relaxed)))
         prof_dump_pending_run();
     return p;
@@ -99,15 +111,12 @@ TIDE_EXPORT void tide_free(void *p)
 
 TIDE_EXPORT void tide_free_sized(void *p, size_t size)
 {
-    (void)size;
-    free_fast(p, "free_sized");
+    free_fast_sized(p, size, 0, "free_sized");
 }
 
 TIDE_EXPORT void tide_free_aligned_sized(void *p, size_t alignment, size_t size)
 {
-    (void)alignment;
-    (void)size;
-    free_fast(p, "free_aligned_sized");
+    free_fast_sized(p, size, alignment, "free_aligned_sized");
 }
 
 TIDE_EXPORT void *tide_calloc(size_t count, size_t size)
@@ -122,6 +131,9 @@ TIDE_EXPORT void *tide_calloc(size_t count, size_t size)
 
 static size_t usable_size(const void *p, const char *call)
 {
+#if TIDE_SECURE
+    return secure_usable_size(p, call); /* the requested size */
+#endif
     span_t *s = pagemap_lookup(p);
     switch (s->kind) {
     case SPAN_SMALL:
@@ -154,6 +166,9 @@ static void *large_resized(span_t *s, void *p, size_t size)
 
 TIDE_EXPORT void *tide_realloc(void *p, size_t size)
 {
+#if TIDE_SECURE
+    return secure_realloc(p, size);
+#endif
     if (p == NULL)
         return alloc_fast(size);
     if (size == 0) {

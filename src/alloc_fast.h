@@ -26,6 +26,17 @@
 void *alloc_slow(size_t size, const void *caller);
 void free_slow(void *p, span_t *s, const char *call);
 
+/* free_fast_sized's size when the caller gives none (only an alignment). */
+#define FREE_NO_SIZE ((size_t)-1)
+
+#if TIDE_SECURE
+/* The hardened build has its own fast paths: src/secure_fast.h. */
+#include "secure_fast.h"
+#else
+/* free_sized, free_aligned_sized and sized delete: the default build does
+ * not check the size (the hardened build does). */
+#define free_fast_sized(p, size, align, call) ((void)(size), (void)(align), free_fast(p, call))
+
 static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
 {
     heap_t *h = heap_get();
@@ -63,6 +74,7 @@ static inline __attribute__((always_inline)) void free_fast(void *p, const char 
     }
     free_slow(p, s, call);
 }
+#endif /* !TIDE_SECURE */
 
 #pragma GCC visibility pop
 

@@ -26,12 +26,15 @@ options_t options = {
     .prof_format = PROF_FORMAT_HEAP_V2,
     .prof_leak = false,
     .leak_check = false,
+    /* hardened build (libtidemalloc-secure.so) only */
+    .secure_sample = 5000,
+    .secure_slots = 64,
 };
 
 /* A program may define this to configure tidemalloc without the environment. */
 extern const char *tide_conf __attribute__((weak));
 
-enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_LG, OPT_LG_OR_OFF, OPT_PATH, OPT_FORMAT };
+enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_COUNT, OPT_LG, OPT_LG_OR_OFF, OPT_PATH, OPT_FORMAT };
 
 typedef struct opt_desc {
     const char *name;
@@ -58,6 +61,9 @@ static const opt_desc_t opt_table[] = {
     { "prof_format", OPT_FORMAT, offsetof(options_t, prof_format) },
     { "prof_leak", OPT_BOOL, offsetof(options_t, prof_leak) },
     { "leak_check", OPT_BOOL, offsetof(options_t, leak_check) },
+    /* hardened build only; accepted (and ignored) by the default build */
+    { "secure_sample", OPT_COUNT, offsetof(options_t, secure_sample) },
+    { "secure_slots", OPT_COUNT, offsetof(options_t, secure_slots) },
 };
 
 /* "heap_v2+pprof+folded": the formats each dump is written in. */
@@ -143,6 +149,11 @@ static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_
         if (!parse_uint(v, vn, &x, false) || x > INT32_MAX)
             return "expected a file descriptor number";
         *(int64_t *)field = (int64_t)x;
+        return NULL;
+    case OPT_COUNT:
+        if (!parse_uint(v, vn, &x, false) || x > UINT32_MAX)
+            return "expected a whole number";
+        *(uint64_t *)field = x;
         return NULL;
     case OPT_BYTES:
         if (!parse_uint(v, vn, &x, true))

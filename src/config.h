@@ -29,6 +29,9 @@ typedef struct options {
     uint64_t prof_format;    /* PROF_FORMAT_* bits */
     bool prof_leak;          /* print the sampled allocations still live at exit */
     bool leak_check;         /* classify every block still allocated at exit */
+    /* hardened build only (src/guarded.c) */
+    uint64_t secure_sample;  /* one allocation in this many is guarded (0: none) */
+    uint64_t secure_slots;   /* guarded slots: live plus recently freed */
 } options_t;
 
 #define PROF_FORMAT_HEAP_V2 1u

@@ -46,6 +46,9 @@ void *large_alloc(size_t size, size_t align, bool zero)
         return NULL;
     if (size == 0)
         size = 1; /* aligned_alloc(big, 0) still needs a unique block */
+#if TIDE_SECURE
+    size = (size + OS_PAGE_SIZE - 1 + OS_PAGE_SIZE) & ~(OS_PAGE_SIZE - 1); /* + a guard page: secure_on_alloc */
+#endif
     if (size > HUGE_THRESHOLD || align > (HUGE_THRESHOLD >> 2))
         return huge_alloc(size, align);
     size_t align_pages = align > OS_PAGE_SIZE ? align >> OS_PAGE_SHIFT : 1;

@@ -117,3 +117,8 @@ bool os_thread_start(void *(*fn)(void *), size_t stack_bytes)
     pthread_attr_destroy(&attr);
     return ok;
 }
+
+bool os_protect(void *p, size_t size, bool accessible)
+{
+    return mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+}

@@ -22,6 +22,8 @@ void os_release(void *p, size_t size);
 bool os_purge(void *p, size_t size);
 /* Move/grow a whole mapping (mremap); NULL on failure. */
 void *os_remap(void *p, size_t old_size, size_t new_size);
+/* Make pages inaccessible (guard pages) or read-write again. */
+bool os_protect(void *p, size_t size, bool accessible);
 /* Monotonic milliseconds, cheap (coarse clock). */
 uint64_t os_now_ms(void);
 /* Write to stderr without allocating. */

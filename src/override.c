@@ -23,8 +23,8 @@ EXPORT void *memalign(size_t align, size_t size) { return tide_memalign(align, s
 EXPORT void *valloc(size_t size) { return tide_valloc(size); }
 EXPORT void *pvalloc(size_t size) { return tide_pvalloc(size); }
 EXPORT size_t malloc_usable_size(void *p) { return tide_malloc_usable_size(p); }
-EXPORT void free_sized(void *p, size_t size) { (void)size; free_fast(p, "free_sized"); }
-EXPORT void free_aligned_sized(void *p, size_t align, size_t size) { (void)align; (void)size; free_fast(p, "free_aligned_sized"); }
+EXPORT void free_sized(void *p, size_t size) { free_fast_sized(p, size, 0, "free_sized"); }
+EXPORT void free_aligned_sized(void *p, size_t align, size_t size) { free_fast_sized(p, size, align, "free_aligned_sized"); }
 EXPORT void cfree(void *p) { free_fast(p, "cfree"); }
 
 EXPORT void *__libc_malloc(size_t size) { return alloc_fast(size); }
@@ -101,13 +101,13 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const
 
 EXPORT void _ZdlPv(void *p) { free_fast(p, "operator delete"); }
 EXPORT void _ZdaPv(void *p) { free_fast(p, "operator delete[]"); }
-EXPORT void _ZdlPvm(void *p, size_t size) { (void)size; free_fast(p, "operator delete"); }
-EXPORT void _ZdaPvm(void *p, size_t size) { (void)size; free_fast(p, "operator delete[]"); }
+EXPORT void _ZdlPvm(void *p, size_t size) { free_fast_sized(p, size, 0, "operator delete"); }
+EXPORT void _ZdaPvm(void *p, size_t size) { free_fast_sized(p, size, 0, "operator delete[]"); }
 EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const nothrow_t *nt) { (void)nt; free_fast(p, "operator delete"); }
 EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const nothrow_t *nt) { (void)nt; free_fast(p, "operator delete[]"); }
-EXPORT void _ZdlPvSt11align_val_t(void *p, size_t align) { (void)align; free_fast(p, "operator delete"); }
-EXPORT void _ZdaPvSt11align_val_t(void *p, size_t align) { (void)align; free_fast(p, "operator delete[]"); }
-EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align) { (void)size; (void)align; free_fast(p, "operator delete"); }
-EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align) { (void)size; (void)align; free_fast(p, "operator delete[]"); }
+EXPORT void _ZdlPvSt11align_val_t(void *p, size_t align) { free_fast_sized(p, FREE_NO_SIZE, align, "operator delete"); }
+EXPORT void _ZdaPvSt11align_val_t(void *p, size_t align) { free_fast_sized(p, FREE_NO_SIZE, align, "operator delete[]"); }
+EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align) { free_fast_sized(p, size, align, "operator delete"); }
+EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align) { free_fast_sized(p, size, align, "operator delete[]"); }
 EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const nothrow_t *nt) { (void)align; (void)nt; free_fast(p, "operator delete"); }
 EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const nothrow_t *nt) { (void)align; (void)nt; free_fast(p, "operator delete[]"); }

@@ -27,6 +27,7 @@
 #include "pagemap.h"
 #include "prof_math.h"
 #include "prof_unwind.h"
+#include "report.h"
 
 bool prof_sampling;
 bool prof_stacks;
@@ -316,3 +317,22 @@ void prof_unlock_samples(void) { pthread_mutex_unlock(&prof_lock); }
 void prof_fork_prepare(void) { pthread_mutex_lock(&prof_lock); }
 void prof_fork_parent(void) { pthread_mutex_unlock(&prof_lock); }
 void prof_fork_child(void) { pthread_mutex_init(&prof_lock, NULL); }
+
+/* For misuse reports (report.c), possibly from a signal handler: no lock,
+ * no allocation; the sample is only read, and the process is about to
+ * abort. */
+void report_alloc_stack(const void *p)
+{
+    span_t *s = pagemap_lookup(p);
+    if ((s->kind != SPAN_LARGE && s->kind != SPAN_HUGE) || !s->prof || !s->prof->stack->depth)
+        return;
+    const prof_stack_t *st = s->prof->stack;
+    textbuf_t t = { .fd = 2 };
+    tb_str(&t, "tidemalloc:   allocated (a heap-profile sample) at\n");
+    for (uint32_t d = 0; d < st->depth && d < 16; d++) {
+        tb_str(&t, "tidemalloc:     ");
+        prof_put_frame(&t, st->pc[d]);
+        tb_str(&t, "\n");
+    }
+    tb_flush(&t);
+}

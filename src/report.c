@@ -41,6 +41,30 @@ void report_misuse(const char *call, const void *ptr, const char *why)
     tb_str(&l, "): ");
     tb_str(&l, why);
     line_end(&l);
+    report_alloc_stack(ptr);
+    abort();
+}
+
+void report_heap_misuse(const char *call, const void *ptr, const char *kind, const char *detail,
+                        size_t block_size)
+{
+    textbuf_t l = line_start();
+    tb_str(&l, call);
+    tb_str(&l, "(");
+    tb_hex(&l, (uintptr_t)ptr);
+    tb_str(&l, "): ");
+    tb_str(&l, kind);
+    if (detail) {
+        tb_str(&l, ": ");
+        tb_str(&l, detail);
+    }
+    if (block_size) {
+        tb_str(&l, " [size class ");
+        tb_u64(&l, block_size);
+        tb_str(&l, "]");
+    }
+    line_end(&l);
+    report_alloc_stack(ptr);
     abort();
 }
 

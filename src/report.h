@@ -10,6 +10,15 @@
 void report_config_error(const char *source, const char *item, size_t len, const char *why);
 /* "tidemalloc: <call>(<ptr>): <why>", then abort. */
 __attribute__((noreturn, cold)) void report_misuse(const char *call, const void *ptr, const char *why);
+/* Hardened build: "tidemalloc: <call>(<ptr>): <kind>[: <detail>] [size class <N>]"
+ * (no size class when block_size is 0), then the allocation stack if the
+ * heap profiler has one (report_alloc_stack), then abort. Safe in a signal
+ * handler. */
+__attribute__((noreturn, cold)) void report_heap_misuse(const char *call, const void *ptr, const char *kind,
+                                                        const char *detail, size_t block_size);
+/* Print where p was allocated when it is a heap-profile sample (prof.c);
+ * nothing otherwise. No allocation, no lock. */
+void report_alloc_stack(const void *p);
 /* "tidemalloc: <text>" */
 void report_warning(const char *text);
 

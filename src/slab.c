@@ -7,6 +7,9 @@
 #include "pagemap.h"
 #include "prof_internal.h"
 #include "report.h"
+#if TIDE_SECURE
+#include "secure.h"
+#endif
 
 /* ---- current slab and bins ---- */
 
@@ -71,6 +74,10 @@ static span_t *bin_take(heap_t *h, unsigned cls)
 
 static void slab_release(span_t *s)
 {
+#if TIDE_SECURE
+    if (secure_slab_release(s)) /* kept, guard page and all, for slab_new */
+        return;
+#endif
     pagemap_set(s->start, s->npages, &span_none);
     page_heap_free(s);
 }
@@ -86,17 +93,25 @@ static void slab_extend(span_t *s)
     if (n > s->reserved - s->capacity)
         n = s->reserved - s->capacity;
     char *first = s->start + (size_t)s->capacity * bs;
+#if TIDE_SECURE
+    secure_carve(s, first, n); /* the same blocks, linked in random order */
+#else
     char *p = first;
     for (uint32_t i = 1; i < n; i++, p += bs)
         ((block_t *)p)->next = (block_t *)(p + bs);
     ((block_t *)p)->next = s->free;
     s->free = (block_t *)first;
+#endif
     s->capacity += n;
 }
 
 static span_t *slab_new(heap_t *h, unsigned cls)
 {
+#if TIDE_SECURE
+    span_t *s = secure_slab_alloc(sc_slab_pages[cls] + SECURE_SLAB_GUARD_PAGES); /* + a guard page */
+#else
     span_t *s = page_heap_alloc(sc_slab_pages[cls], 1);
+#endif
     if (!s)
         return NULL;
     s->kind = SPAN_SMALL;
@@ -111,6 +126,12 @@ static span_t *slab_new(heap_t *h, unsigned cls)
         page_heap_free(s);
         return NULL;
     }
+#if TIDE_SECURE
+    if (!secure_slab_init(s)) {
+        slab_release(s);
+        return NULL;
+    }
+#endif
     return s; /* slab_alloc carves the first page (and charges it) */
 }
 
@@ -135,11 +156,11 @@ static uint32_t take_remote(span_t *s, block_t **into, bool clear_queued)
         return 0;
     uint32_t n = 1;
     block_t *tail = list;
-    while (tail->next) {
-        tail = tail->next;
+    while (block_next(tail)) {
+        tail = block_next(tail);
         n++;
     }
-    tail->next = *into;
+    block_set_next(tail, *into);
     *into = list;
     s->used -= n;
     return n;
@@ -202,12 +223,17 @@ static void slab_charge(heap_t *h, span_t *s, uint32_t n)
         return;
     }
     uint32_t i = (uint32_t)(((uint64_t)h->prof_budget + s->block_size - 1) / s->block_size) - 1;
-    block_t **link = &s->free;
-    for (uint32_t k = 0; k < i; k++)
-        link = &(*link)->next;
-    s->prof_rest = *link;
+    if (i == 0) {
+        s->prof_rest = s->free;
+        s->free = NULL;
+    } else {
+        block_t *last = s->free;
+        for (uint32_t k = 1; k < i; k++)
+            last = block_next(last);
+        s->prof_rest = block_next(last);
+        block_set_next(last, NULL);
+    }
     s->prof_rest_n = n - i;
-    *link = NULL;
     h->prof_budget = prof_next_interval(h); /* the next point, after block i */
 }
 
@@ -227,11 +253,11 @@ void *slab_alloc_unsampled(heap_t *h, unsigned cls)
     block_t *b;
     if (s->free) {
         b = s->free;
-        s->free = b->next;
+        s->free = block_next(b);
     } else {
         /* The next sample point moves on to the next block. */
         b = s->prof_rest;
-        s->prof_rest = b->next;
+        s->prof_rest = block_next(b);
         s->prof_rest_n--;
     }
     s->used++;
@@ -245,9 +271,9 @@ static void slab_unpark(span_t *s)
     if (!rest)
         return;
     block_t *tail = rest;
-    while (tail->next)
-        tail = tail->next;
-    tail->next = s->local_free;
+    while (block_next(tail))
+        tail = block_next(tail);
+    block_set_next(tail, s->local_free);
     s->local_free = rest;
     s->prof_rest = NULL;
 }
@@ -293,7 +319,7 @@ void *slab_alloc(heap_t *h, unsigned cls)
         set_current(h, cls, s);
     }
     block_t *b = s->free;
-    s->free = b->next;
+    s->free = block_next(b);
     s->used++;
     return b;
 }
@@ -317,7 +343,7 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
     if (s->owner == h) {
         if (b == s->local_free || b == s->free)
             report_misuse(call, p, "double free (block is already free)");
-        b->next = s->local_free;
+        block_set_next(b, s->local_free);
         s->local_free = b;
         s->used--;
         slab_settle(h, s);
@@ -330,7 +356,7 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
     do {
         if ((block_t *)(old & ~(uintptr_t)1) == b)
             report_misuse(call, p, "double free (block is already free)");
-        b->next = (block_t *)(old & ~(uintptr_t)1);
+        block_set_next(b, (block_t *)(old & ~(uintptr_t)1));
     } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, (uintptr_t)b | 1,
                                                     memory_order_release, memory_order_relaxed));
     if (!(old & 1)) {

@@ -70,6 +70,11 @@ typedef struct span {
      * (slab_charge), and a sampled block's record (large and huge spans) */
     block_t *prof_rest;
     struct prof_sample *prof;
+#if TIDE_SECURE
+    /* hardened build only (src/secure.c) */
+    uint16_t *sec_state; /* slab: per block, requested size + 1; 0 = free */
+    size_t sec_size;     /* large or huge: the requested size; slab: guard in place */
+#endif
 
     /* Written by other threads' frees (one CAS each). */
     _Atomic uintptr_t thread_free __attribute__((aligned(64)));
@@ -77,6 +82,15 @@ typedef struct span {
 } span_t;
 
 #define SPAN_NO_BIN 0xff
+
+/* A free block's link. The hardened build (src/secure.h) stores it encoded
+ * with a per-process key and checks it on every read. */
+#if TIDE_SECURE
+#include "secure_list.h"
+#else
+static inline block_t *block_next(const block_t *b) { return b->next; }
+static inline void block_set_next(block_t *b, block_t *next) { b->next = next; }
+#endif
 
 /* The sentinel span: every unmapped page maps to it, and every empty heap's
  * size-class slot points at it, so fast paths need no NULL checks. */

@@ -60,7 +60,7 @@ static inline __attribute__((always_inline)) void free_fast(void *p, const char 
 {
     span_t *s = pagemap_lookup(p);
     heap_t *h = heap_get();
-    if (likely(s->owner_fast == h)) {
+    if (likely(span_owner_fast(s) == h)) {
         block_t *head = s->local_free;
         uint64_t off_magic = (uint64_t)(uintptr_t)p * s->div_magic - s->start_magic;
         if (likely(off_magic < s->div_magic && (block_t *)p != head)) {

@@ -427,7 +427,7 @@ static inline __attribute__((always_inline)) void free_small_push(span_t *s, voi
 {
     *st = 0;
     heap_t *h = heap_get();
-    if (__builtin_expect(s->owner_fast == h, 1)) {
+    if (__builtin_expect(span_owner_fast(s) == h, 1)) {
         block_set_next(p, s->local_free);
         s->local_free = p;
         if (--s->used == 0)

@@ -121,7 +121,7 @@ static span_t *slab_new(heap_t *h, unsigned cls)
     s->start_magic = (uint64_t)(uintptr_t)s->start * s->div_magic;
     s->reserved = (uint32_t)((s->npages << OS_PAGE_SHIFT) / s->block_size);
     s->owner = h;
-    s->owner_fast = h;
+    span_set_owner_fast(s, h);
     if (!pagemap_set(s->start, s->npages, s)) {
         page_heap_free(s);
         return NULL;
@@ -140,7 +140,10 @@ static uint32_t take_remote(span_t *s, block_t **into, bool clear_queued)
 {
     uintptr_t tf;
     if (clear_queued) {
-        tf = atomic_exchange_explicit(&s->thread_free, 0, memory_order_acquire);
+        /* acq_rel: the owner's read of pending_next (before this) must
+         * happen before a later freer's write of it (after its CAS sees
+         * the queued bit clear). */
+        tf = atomic_exchange_explicit(&s->thread_free, 0, memory_order_acq_rel);
     } else {
         /* Not ours to clear the queued bit: the slab is (or is about to be)
          * on the pending list. */
@@ -185,13 +188,13 @@ static void slab_settle(heap_t *h, span_t *s)
          * empty in turn would otherwise trade pages with the page heap. */
         span_t **spare = &h->spare[s->class_idx];
         if (*spare == NULL && h->state == HEAP_ACTIVE) {
-            s->owner_fast = h;
+            span_set_owner_fast(s, h);
             *spare = s;
         } else {
             slab_release(s);
         }
-    } else if (s->owner_fast == NULL) {
-        s->owner_fast = h;
+    } else if (span_owner_fast(s) == NULL) {
+        span_set_owner_fast(s, h);
         bin_insert(h, s);
     }
 }
@@ -307,7 +310,7 @@ void *slab_alloc(heap_t *h, unsigned cls)
                     slab_charge(h, s, s->capacity - s->used);
                 continue;
             }
-            s->owner_fast = NULL; /* full: its next free takes the slow path */
+            span_set_owner_fast(s, NULL); /* full: its next free takes the slow path */
             set_current(h, cls, &span_none);
         }
         slab_collect_pending(h);
@@ -358,7 +361,7 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
             report_misuse(call, p, "double free (block is already free)");
         block_set_next(b, (block_t *)(old & ~(uintptr_t)1));
     } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, (uintptr_t)b | 1,
-                                                    memory_order_release, memory_order_relaxed));
+                                                    memory_order_acq_rel, memory_order_relaxed));
     if (!(old & 1)) {
         /* First remote free since the owner last looked: queue the slab. */
         span_t *top = atomic_load_explicit(&owner->pending, memory_order_relaxed);
@@ -390,7 +393,7 @@ void slab_detach_all(heap_t *h)
         set_current(h, cls, &span_none);
         slab_unpark(s);
         bool available = s->free || s->local_free || s->capacity < s->reserved;
-        s->owner_fast = NULL; /* as if full; settling bins or releases it */
+        span_set_owner_fast(s, NULL); /* as if full; settling bins or releases it */
         if (s->used == 0 || available)
             slab_settle(h, s);
     }

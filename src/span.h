@@ -45,7 +45,7 @@ typedef struct span {
     /* Read by every free, written only when the slab fills, empties or
      * changes hands: other threads' frees share this line without making
      * it bounce. */
-    struct heap *owner_fast;
+    struct heap *owner_fast; /* read by every thread's free: span_owner_fast() */
     uint64_t div_magic;   /* off % block_size == 0  <=>  off * div_magic < div_magic */
     uint64_t start_magic; /* start * div_magic: p * M - start_magic == (p - start) * M */
     char *start;
@@ -82,6 +82,27 @@ typedef struct span {
 } span_t;
 
 #define SPAN_NO_BIN 0xff
+
+/* owner_fast is read by any thread's free while the owner may rewrite it.
+ * Another thread reads either value and, never being the owner, compares
+ * unequal either way; the owner reads its own writes. The writes are
+ * relaxed atomics. The read is too under ThreadSanitizer, so that it checks
+ * this protocol; elsewhere it stays a plain load, because gcc folds that
+ * into the compare and not an atomic load (one instruction on every free;
+ * both are the same single move on x86-64). */
+static inline struct heap *span_owner_fast(const span_t *s)
+{
+#if defined(__SANITIZE_THREAD__)
+    return __atomic_load_n(&s->owner_fast, __ATOMIC_RELAXED);
+#else
+    return s->owner_fast;
+#endif
+}
+
+static inline void span_set_owner_fast(span_t *s, struct heap *h)
+{
+    __atomic_store_n(&s->owner_fast, h, __ATOMIC_RELAXED);
+}
 
 /* A free block's link. The hardened build (src/secure.h) stores it encoded
  * with a per-process key and checks it on every read. */

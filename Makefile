@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test demo bench bench-quick clean
+.PHONY: all build test demo bench bench-quick soak clean
 
 all: build
 
@@ -24,6 +24,11 @@ bench: build
 
 bench-quick: build
 	python3 bench/run.py --quick $(BENCH_ARGS)
+
+# Long soak by hand: RSS must stop growing after warm-up (tests/soak/soak.c).
+SOAK_MINUTES ?= 30
+soak: build
+	$(BUILD)/tests/soak --minutes=$(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD)

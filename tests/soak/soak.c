@@ -26,7 +26,11 @@
  *   plateau  = the highest RSS sampled during the warm-up;
  *   late max = the highest RSS sampled during the last half of the run;
  *   pass iff late max <= plateau * (1 + P/100) + MIB MiB
- *   (defaults P = 10, MIB = 16).
+ *   (defaults P = 10, MIB = 16);
+ * and, against slow creep that stays under the peak: the mean RSS over
+ * the last half must not exceed the mean over the second quarter (after
+ * the warm-up) by more than the same tolerance.  Both windows span many
+ * whole cycles of the four size mixes.
  * Also: every allocated block was verified exactly once, no allocation
  * failed, no pattern was damaged.
  */
@@ -419,15 +423,30 @@ int main(int argc, char **argv)
             late_n++;
         }
     }
-    CHECK(plateau > 0 && late_n > 0);
+    double mid_sum = 0;
+    size_t mid_n = 0;
+    for (size_t i = 0; i < nsamples; i++)
+        if (samples[i].t > warm_end && samples[i].t < late_start) {
+            mid_sum += (double)samples[i].rss;
+            mid_n++;
+        }
+    CHECK(plateau > 0 && late_n > 0 && mid_n > 0);
+    double mid_mean = mid_sum / (double)mid_n, late_mean = late_sum / (double)late_n;
+    double mean_limit = mid_mean * (1 + tolerance / 100) + slack_mib * (1 << 20);
     double limit = (double)plateau * (1 + tolerance / 100) + slack_mib * (1 << 20);
     printf("RSS: warm-up plateau (max over first %.0f s) %.1f MiB; last half (from %.0f s): "
            "max %.1f, min %.1f, mean %.1f MiB; overall max %.1f MiB; limit %.1f MiB\n",
            warm_end, (double)plateau / (1 << 20), late_start, (double)late_max / (1 << 20),
            (double)late_min / (1 << 20), late_sum / (double)late_n / (1 << 20),
            (double)overall_max / (1 << 20), limit / (1 << 20));
+    printf("RSS mean: second quarter %.1f MiB, last half %.1f MiB (limit %.1f MiB)\n",
+           mid_mean / (1 << 20), late_mean / (1 << 20), mean_limit / (1 << 20));
     if ((double)late_max > limit) {
-        printf("soak: FAILED: RSS kept growing after warm-up\n");
+        printf("soak: FAILED: RSS peaked above the warm-up plateau\n");
+        return 1;
+    }
+    if (late_mean > mean_limit) {
+        printf("soak: FAILED: RSS kept creeping up after warm-up\n");
         return 1;
     }
     printf("soak: OK (%.0f s)\n", elapsed);

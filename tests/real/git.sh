@@ -49,9 +49,9 @@ session() {
     git repack -a -d -f -q --window=50
     echo "HEAD $(git rev-parse HEAD)"
     git log --stat --format='%H %an %ad %s' --date=unix | md5sum
-    git log --graph --oneline | head -60
+    git log --graph --oneline -n 60
     git log --format=%s | wc -l
-    git blame -s "$(git ls-files | head -1)" | md5sum
+    git blame -s "$(git ls-files | sed -n 1p)" | md5sum
     git diff --stat HEAD~300 HEAD | tail -3
     git grep -c 'commit 3' | md5sum
     git archive --format=tar HEAD | md5sum

@@ -144,7 +144,7 @@ cut -d, -f1 "$WORK/redis.glibc.bench" >"$WORK/b.glibc"
 cut -d, -f1 "$WORK/redis.tide.bench" >"$WORK/b.tide"
 cmp -s "$WORK/b.glibc" "$WORK/b.tide" || real_fail "redis-benchmark ran different tests"
 echo "redis-benchmark (tidemalloc): $(grep -cE '^"[^"]+","[0-9.]+' "$WORK/redis.tide.bench") tests:"
-sed 's/^/    /' "$WORK/redis.tide.bench" | head -30
+sed -n '1,30s/^/    /p' "$WORK/redis.tide.bench"
 # The dumps and digests must agree across the three snapshots.
 digests=$(grep -A2 -- '^-- ' "$WORK/redis.tide.out" | grep -E '^[0-9a-f]{40}$' | sort -u | wc -l)
 [ "$digests" = 1 ] || real_fail "redis: DEBUG DIGEST changed across reload/restart ($digests values)"

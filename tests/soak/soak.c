@@ -20,17 +20,16 @@
  * phase).
  *
  * The main thread samples RSS (/proc/self/statm) every --sample-ms and
- * prints one line per sample.  Criterion, checked at the end:
- *   warm-up  = the first quarter of the run (it covers every phase at
- *              least once);
- *   plateau  = the highest RSS sampled during the warm-up;
- *   late max = the highest RSS sampled during the last half of the run;
- *   pass iff late max <= plateau * (1 + P/100) + MIB MiB
- *   (defaults P = 10, MIB = 16);
- * and, against slow creep that stays under the peak: the mean RSS over
- * the last half must not exceed the mean over the second quarter (after
- * the warm-up) by more than the same tolerance.  Both windows span many
- * whole cycles of the four size mixes.
+ * prints one line per sample.  The RSS of this workload swings with the
+ * size mix (freed pages stay dirty for decay_ms), so the criterion compares
+ * windows that each span many whole cycles of the four mixes:
+ *   warm-up   = the first quarter of the run (not judged);
+ *   reference = the second quarter;  late = the last half;
+ *   pass iff, with tol = P % and slack = MIB MiB (defaults 10 %, 16 MiB),
+ *     mean(late)   <= mean(reference) * (1 + tol) + slack   (no creep),
+ *     p90(late)    <= p90(reference)  * (1 + tol) + slack   (the upper
+ *                     envelope does not rise),
+ *     max(late)    <= max(first half) * (1 + tol) + slack   (no new peak).
  * Also: every allocated block was verified exactly once, no allocation
  * failed, no pattern was damaged.
  */
@@ -299,6 +298,12 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 struct sample {
     double t;
     size_t rss;
@@ -403,52 +408,52 @@ int main(int argc, char **argv)
     CHECK_EQ(allocated, verified);
     CHECK_EQ(sent, received);
 
-    /* The RSS criterion. */
-    double warm_end = seconds / 4, late_start = seconds / 2;
-    size_t plateau = 0, late_max = 0, late_min = SIZE_MAX, overall_max = 0;
-    double late_sum = 0;
-    size_t late_n = 0;
+    /* The RSS criterion (see the top of the file). */
+    double t_ref = seconds / 4, t_late = seconds / 2;
+    static size_t ref[MAX_SAMPLES], late[MAX_SAMPLES];
+    size_t nref = 0, nlate = 0, first_max = 0, late_max = 0;
+    double ref_sum = 0, late_sum = 0;
     for (size_t i = 0; i < nsamples; i++) {
         size_t rss = samples[i].rss;
-        if (rss > overall_max)
-            overall_max = rss;
-        if (samples[i].t <= warm_end && rss > plateau)
-            plateau = rss;
-        if (samples[i].t >= late_start) {
+        if (samples[i].t <= t_late && rss > first_max)
+            first_max = rss;
+        if (samples[i].t > t_ref && samples[i].t <= t_late) {
+            ref[nref++] = rss;
+            ref_sum += (double)rss;
+        } else if (samples[i].t > t_late) {
+            late[nlate++] = rss;
+            late_sum += (double)rss;
             if (rss > late_max)
                 late_max = rss;
-            if (rss < late_min)
-                late_min = rss;
-            late_sum += (double)rss;
-            late_n++;
         }
     }
-    double mid_sum = 0;
-    size_t mid_n = 0;
-    for (size_t i = 0; i < nsamples; i++)
-        if (samples[i].t > warm_end && samples[i].t < late_start) {
-            mid_sum += (double)samples[i].rss;
-            mid_n++;
-        }
-    CHECK(plateau > 0 && late_n > 0 && mid_n > 0);
-    double mid_mean = mid_sum / (double)mid_n, late_mean = late_sum / (double)late_n;
-    double mean_limit = mid_mean * (1 + tolerance / 100) + slack_mib * (1 << 20);
-    double limit = (double)plateau * (1 + tolerance / 100) + slack_mib * (1 << 20);
-    printf("RSS: warm-up plateau (max over first %.0f s) %.1f MiB; last half (from %.0f s): "
-           "max %.1f, min %.1f, mean %.1f MiB; overall max %.1f MiB; limit %.1f MiB\n",
-           warm_end, (double)plateau / (1 << 20), late_start, (double)late_max / (1 << 20),
-           (double)late_min / (1 << 20), late_sum / (double)late_n / (1 << 20),
-           (double)overall_max / (1 << 20), limit / (1 << 20));
-    printf("RSS mean: second quarter %.1f MiB, last half %.1f MiB (limit %.1f MiB)\n",
-           mid_mean / (1 << 20), late_mean / (1 << 20), mean_limit / (1 << 20));
-    if ((double)late_max > limit) {
-        printf("soak: FAILED: RSS peaked above the warm-up plateau\n");
-        return 1;
+    CHECK(nref > 0 && nlate > 0);
+    qsort(ref, nref, sizeof ref[0], cmp_size);
+    qsort(late, nlate, sizeof late[0], cmp_size);
+    double mib = 1 << 20, k = 1 + tolerance / 100, slack = slack_mib * mib;
+    double ref_mean = ref_sum / (double)nref, late_mean = late_sum / (double)nlate;
+    double ref_p90 = (double)ref[nref * 9 / 10], late_p90 = (double)late[nlate * 9 / 10];
+    printf("RSS (MiB): reference window (%.0f-%.0f s) mean %.1f p90 %.1f; last half mean %.1f "
+           "p90 %.1f max %.1f; first-half max %.1f\n",
+           t_ref, t_late, ref_mean / mib, ref_p90 / mib, late_mean / mib, late_p90 / mib,
+           (double)late_max / mib, (double)first_max / mib);
+    printf("limits (MiB): mean %.1f, p90 %.1f, max %.1f\n", (ref_mean * k + slack) / mib,
+           (ref_p90 * k + slack) / mib, ((double)first_max * k + slack) / mib);
+    int bad = 0;
+    if (late_mean > ref_mean * k + slack) {
+        printf("soak: FAILED: mean RSS crept up after warm-up\n");
+        bad = 1;
     }
-    if (late_mean > mean_limit) {
-        printf("soak: FAILED: RSS kept creeping up after warm-up\n");
-        return 1;
+    if (late_p90 > ref_p90 * k + slack) {
+        printf("soak: FAILED: the upper envelope of RSS rose after warm-up\n");
+        bad = 1;
     }
+    if ((double)late_max > (double)first_max * k + slack) {
+        printf("soak: FAILED: RSS reached a new peak in the last half\n");
+        bad = 1;
+    }
+    if (bad)
+        return 1;
     printf("soak: OK (%.0f s)\n", elapsed);
     return 0;
 }

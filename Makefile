@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build secure test demo bench bench-quick clean
+.PHONY: all build build-san secure test demo bench bench-quick soak clean
 
 all: build
 
@@ -18,8 +18,30 @@ build: $(BUILD)/CMakeCache.txt
 secure: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target tidemalloc_secure
 
-test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+# Sanitizer builds of the core with the prefixed-API tests (see tests/README.md).
+$(BUILD)-asan/CMakeCache.txt:
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDE_SANITIZE=address,undefined
+$(BUILD)-tsan/CMakeCache.txt:
+	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDE_SANITIZE=thread
+
+build-san: $(BUILD)-asan/CMakeCache.txt $(BUILD)-tsan/CMakeCache.txt
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cmake --build $(BUILD)-tsan -j $(JOBS)
+
+# Everything: the main build's tests (unit, conformance, stress, faults,
+# fuzz, real programs, suites), then the unit and stress tests under
+# ASan+UBSan, then the concurrency tests (label stress) under TSan.  All
+# three always run; the exit status is nonzero if any failed.
+test: build build-san
+	@rc=0; \
+	echo "=== tests: $(BUILD)/"; \
+	(cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || rc=1; \
+	echo "=== ASan+UBSan: $(BUILD)-asan/ (unit and stress tests, prefixed API)"; \
+	(cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || rc=1; \
+	echo "=== TSan: $(BUILD)-tsan/ (concurrency tests, prefixed API)"; \
+	(cd $(BUILD)-tsan && ctest --output-on-failure -j $(JOBS) -L stress $(CTEST_ARGS)) || rc=1; \
+	if [ $$rc != 0 ]; then echo "=== make test: FAILURES (see above)"; else echo "=== make test: all passed"; fi; \
+	exit $$rc
 
 demo: build
 	bash tools/demo.sh
@@ -30,5 +52,10 @@ bench: build
 bench-quick: build
 	python3 bench/run.py --quick $(BENCH_ARGS)
 
+# Long soak by hand: RSS must stop growing after warm-up (tests/soak/soak.c).
+SOAK_MINUTES ?= 30
+soak: build
+	$(BUILD)/tests/soak --minutes=$(SOAK_MINUTES) $(SOAK_ARGS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

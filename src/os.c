@@ -11,6 +11,9 @@
 
 static _Atomic unsigned fail_reserve_countdown;
 static _Atomic unsigned fail_purge_countdown;
+/* Calls made so far (mmap + mremap, madvise), for the fault-injection tests
+ * to know whether the nth call happened. */
+static _Atomic unsigned long reserve_calls, purge_calls;
 
 /* Counts down to 1 and fires once; 0 means never. */
 static bool inject_failure(_Atomic unsigned *countdown)
@@ -25,9 +28,12 @@ static bool inject_failure(_Atomic unsigned *countdown)
 
 void os_fail_reserve_after(unsigned n) { atomic_store(&fail_reserve_countdown, n); }
 void os_fail_purge_after(unsigned n) { atomic_store(&fail_purge_countdown, n); }
+unsigned long os_reserve_calls(void) { return atomic_load(&reserve_calls); }
+unsigned long os_purge_calls(void) { return atomic_load(&purge_calls); }
 
 static void *map_anon(size_t size, int prot)
 {
+    atomic_fetch_add_explicit(&reserve_calls, 1, memory_order_relaxed);
     if (inject_failure(&fail_reserve_countdown)) {
         errno = ENOMEM;
         return NULL;
@@ -68,6 +74,7 @@ void os_release(void *p, size_t size)
 
 bool os_purge(void *p, size_t size)
 {
+    atomic_fetch_add_explicit(&purge_calls, 1, memory_order_relaxed);
     if (inject_failure(&fail_purge_countdown))
         return false;
     return madvise(p, size, MADV_DONTNEED) == 0;
@@ -75,6 +82,7 @@ bool os_purge(void *p, size_t size)
 
 void *os_remap(void *p, size_t old_size, size_t new_size)
 {
+    atomic_fetch_add_explicit(&reserve_calls, 1, memory_order_relaxed);
     if (inject_failure(&fail_reserve_countdown))
         return NULL;
     void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);

@@ -34,9 +34,14 @@ void os_write_stderr(const char *s, size_t n);
 bool os_thread_start(void *(*fn)(void *), size_t stack_bytes);
 
 /* Failure injection for tests: make the nth next reserve (or purge) fail.
- * 0 disables. */
+ * 0 disables.  "Reserve" is every mmap the library makes (os_reserve,
+ * os_reserve_readonly: regions, huge blocks, metadata, page-map leaves) and
+ * every mremap (os_remap); "purge" is every madvise (os_purge).  The
+ * counters say how many such calls were made so far. */
 void os_fail_reserve_after(unsigned n);
 void os_fail_purge_after(unsigned n);
+unsigned long os_reserve_calls(void);
+unsigned long os_purge_calls(void);
 
 #pragma GCC visibility pop
 

@@ -81,11 +81,23 @@ static void ensure_policy_locked(uint64_t now)
     }
 }
 
-static region_t *region_new_locked(void)
+/* Smallest partial region tried when a whole one cannot be reserved. */
+#define REGION_MIN_PAGES ((size_t)16)
+
+/* A new region able to hold a run of need_pages.  Short of address space
+ * (ulimit -v, RLIMIT_AS) a whole region may not fit where a smaller one
+ * does: then a partial region is reserved, halving down to the request.
+ * Its pages past the reservation are never free (nor walked). */
+static region_t *region_new_locked(size_t need_pages)
 {
     if (ph.nregions == MAX_REGIONS)
         return NULL;
-    char *base = os_reserve((size_t)1 << REGION_SHIFT, OS_PAGE_SIZE);
+    size_t pages = REGION_PAGES;
+    char *base = os_reserve(pages << OS_PAGE_SHIFT, OS_PAGE_SIZE);
+    while (!base && pages / 2 >= need_pages && pages / 2 >= REGION_MIN_PAGES) {
+        pages /= 2;
+        base = os_reserve(pages << OS_PAGE_SHIFT, OS_PAGE_SIZE);
+    }
     if (!base)
         return NULL;
     region_t *r = ph.spare_regions;
@@ -94,13 +106,14 @@ static region_t *region_new_locked(void)
     else
         r = meta_alloc(sizeof *r);
     if (!r) {
-        os_release(base, (size_t)1 << REGION_SHIFT);
+        os_release(base, pages << OS_PAGE_SHIFT);
         return NULL;
     }
     memset(r, 0, sizeof *r);
     r->base = base;
-    r->free_pages = REGION_PAGES;
-    bm_assign(r->free_bits, 0, REGION_PAGES, 1);
+    r->pages = pages;
+    r->free_pages = pages;
+    bm_assign(r->free_bits, 0, pages, 1);
     rt_update(&r->tree, r->free_bits, 0, REGION_PAGES);
     size_t i = ph.nregions;
     while (i > 0 && ph.regions[i - 1]->base > base) {
@@ -115,7 +128,7 @@ static region_t *region_new_locked(void)
 static void region_delete_locked(size_t i)
 {
     region_t *r = ph.regions[i];
-    os_release(r->base, (size_t)1 << REGION_SHIFT);
+    os_release(r->base, r->pages << OS_PAGE_SHIFT);
     memmove(&ph.regions[i], &ph.regions[i + 1], (ph.nregions - i - 1) * sizeof(region_t *));
     ph.nregions--;
     *(region_t **)r = ph.spare_regions;
@@ -186,7 +199,7 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
             idx = region_find(r, npages, align_pages);
     }
     if (idx == SIZE_MAX) {
-        r = region_new_locked();
+        r = region_new_locked(npages + align_pages - 1);
         if (r)
             idx = region_find(r, npages, align_pages);
     }
@@ -234,7 +247,7 @@ bool page_heap_resize(span_t *s, size_t npages)
     if (npages > s->npages) {
         size_t extra = npages - s->npages;
         size_t end = idx + s->npages;
-        if (idx + npages <= REGION_PAGES && bm_count(r->free_bits, end, end + extra) == extra) {
+        if (idx + npages <= r->pages && bm_count(r->free_bits, end, end + extra) == extra) {
             if (claim_locked(r, end, extra))
                 s->clean = 0;
             ph.active_pages += extra;
@@ -313,7 +326,7 @@ static void purge_to_locked(size_t target)
     /* Unmap regions that are entirely free and purged, keeping the lowest. */
     for (size_t k = ph.nregions; k-- > 1;) {
         region_t *r = ph.regions[k];
-        if (r->free_pages == REGION_PAGES && r->dirty_pages == 0)
+        if (r->free_pages == r->pages && r->dirty_pages == 0)
             region_delete_locked(k);
     }
 }
@@ -364,7 +377,9 @@ void page_heap_stats(page_heap_stats_t *out)
     out->active_pages = ph.active_pages;
     out->dirty_pages = ph.dirty_pages;
     out->regions = ph.nregions;
-    out->mapped_pages = ph.nregions * REGION_PAGES;
+    out->mapped_pages = 0;
+    for (size_t k = 0; k < ph.nregions; k++)
+        out->mapped_pages += ph.regions[k]->pages;
     out->purged_pages = ph.purged_pages;
     out->purge_calls = ph.purge_calls;
     pthread_mutex_unlock(&ph.lock);
@@ -376,7 +391,7 @@ void page_heap_walk(void (*fn)(const span_t *s, void *arg), void *arg)
     for (size_t k = 0; k < ph.nregions; k++) {
         region_t *r = ph.regions[k];
         size_t pos = 0;
-        while ((pos = bm_next(r->free_bits, REGION_PAGES, pos, 0)) < REGION_PAGES) {
+        while ((pos = bm_next(r->free_bits, r->pages, pos, 0)) < r->pages) {
             const span_t *s = pagemap_lookup(r->base + (pos << OS_PAGE_SHIFT));
             if (s->kind == SPAN_SMALL || s->kind == SPAN_LARGE) {
                 fn(s, arg);

@@ -26,6 +26,7 @@
 
 typedef struct region {
     char *base;
+    size_t pages;        /* reserved: REGION_PAGES, fewer if partial */
     size_t free_pages;   /* free and not being purged */
     size_t dirty_pages;
     run_tree_t tree;     /* index of free_bits: first fit in O(log) */

@@ -61,7 +61,7 @@ static void *alloc_generic(size_t size, size_t align, bool zero, const void *cal
         } else {
             p = large_alloc(size, align, zero);
         }
-    } else if (prof_sampling && prof_charge(h, size) &&
+    } else if (prof_sampling() && prof_charge(h, size) &&
                (p = prof_alloc_sampled(size, align, zero, size, caller)) != NULL) {
         /* sampled */
     } else {
@@ -298,12 +298,12 @@ TIDE_EXPORT int tide_config_set(const char *key, const char *value)
     options_t next = options;
     if (config_set_one(&next, key, value) != NULL)
         return EINVAL;
-    options = next;
-    page_heap_set_policy(options.decay_ms, options.dirty_max);
+    config_publish(&next);
+    page_heap_set_policy(OPT(decay_ms), OPT(dirty_max));
     prof_init();
-    if (options.background_thread || options.stats_interval_ms || options.prof_interval_ms)
+    if (OPT(background_thread) || OPT(stats_interval_ms) || OPT(prof_interval_ms))
         purger_notify(); /* start it, or wake it to see the new deadlines */
-    if (options.stats_socket)
+    if (OPT(stats_socket))
         stats_socket_start();
     return 0;
 }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,4 +238,39 @@ void config_init(void)
     const char *env = secure_getenv("TIDE_CONF");
     if (env)
         config_parse(&options, env, "TIDE_CONF");
+}
+
+static pthread_mutex_t prefix_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void config_publish(const options_t *next)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+        const opt_desc_t *d = &opt_table[i];
+        char *to = (char *)&options + d->offset;
+        const char *from = (const char *)next + d->offset;
+        switch (d->type) {
+        case OPT_BOOL:
+            __atomic_store_n((bool *)to, *(const bool *)from, __ATOMIC_RELAXED);
+            break;
+        case OPT_PATH:
+            pthread_mutex_lock(&prefix_lock);
+            memcpy(to, from, sizeof options.prof_prefix);
+            pthread_mutex_unlock(&prefix_lock);
+            break;
+        default: /* every other type is a 64-bit field */
+            __atomic_store_n((uint64_t *)to, *(const uint64_t *)from, __ATOMIC_RELAXED);
+            break;
+        }
+    }
+}
+
+void config_prefix(char *out, size_t cap)
+{
+    pthread_mutex_lock(&prefix_lock);
+    size_t n = strnlen(options.prof_prefix, sizeof options.prof_prefix);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, options.prof_prefix, n);
+    out[n] = 0;
+    pthread_mutex_unlock(&prefix_lock);
 }

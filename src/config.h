@@ -40,6 +40,15 @@ typedef struct options {
 
 extern options_t options;
 
+/* tide_config_set may change options while other threads read them: read
+ * a field that can change at run time with OPT(field) (a relaxed atomic
+ * load, a plain move on x86-64), and publish changes with config_publish. */
+#define OPT(field) __atomic_load_n(&options.field, __ATOMIC_RELAXED)
+/* Store every field of *next into `options`, each one atomically. */
+void config_publish(const options_t *next);
+/* Copy prof_prefix (a string, so under a lock). */
+void config_prefix(char *out, size_t cap);
+
 /* Parse the environment once; bad options are reported and ignored. */
 void config_init(void);
 /* Parse one "key:value,key:value" string into *o; reports each bad option

@@ -10,6 +10,9 @@
  * free faults for as long as possible. The fault handler (secure.c) asks
  * guarded_explain_fault, which names the block and the misuse.
  */
+#ifndef TIDE_SECURE
+#define TIDE_SECURE 1 /* this file is only part of the hardened build */
+#endif
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
@@ -63,10 +66,10 @@ static bool pool_init(void)
 {
     if (pool)
         return true;
-    if (pool_failed || options.secure_slots == 0)
+    if (pool_failed || OPT(secure_slots) == 0)
         return false;
     pool_failed = true;
-    nslots = (uint32_t)options.secure_slots;
+    nslots = (uint32_t)OPT(secure_slots);
     size_t bytes = (2 * (size_t)nslots + 1) * OS_PAGE_SIZE;
     char *base = os_reserve(bytes, OS_PAGE_SIZE);
     if (!base)
@@ -93,9 +96,9 @@ void *guarded_maybe_alloc(size_t size, size_t align, bool zero)
     }
     if (cd == 0)
         tide_init(); /* a thread's first allocation may come before main */
-    uint64_t rate = options.secure_sample;
+    uint64_t rate = OPT(secure_sample);
     secure_countdown = rate && rate < INT32_MAX ? (int32_t)rate : INT32_MAX;
-    if (options.secure_sample == 0 || (cd == 0 && options.secure_sample != 1))
+    if (OPT(secure_sample) == 0 || (cd == 0 && OPT(secure_sample) != 1))
         return NULL; /* a new thread starts counting (with 1, sample it all) */
     if (size > OS_PAGE_SIZE || align > OS_PAGE_SIZE)
         return NULL;

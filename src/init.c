@@ -67,17 +67,17 @@ __attribute__((constructor)) static void tide_constructor(void)
     heap_setup_exit_hook();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     prof_init();
-    if (options.stats_interval_ms || (options.prof && options.prof_interval_ms))
+    if (OPT(stats_interval_ms) || (OPT(prof) && OPT(prof_interval_ms)))
         purger_notify(); /* the purger thread also writes the stats lines */
-    if (options.stats_socket)
+    if (OPT(stats_socket))
         stats_socket_start();
 }
 
 __attribute__((destructor)) static void tide_destructor(void)
 {
-    if (options.stats_interval_ms)
-        stats_write_line((int)options.stats_fd);
-    if (options.stats_print)
-        tide_stats_print((int)options.stats_fd, TIDE_STATS_TEXT);
+    if (OPT(stats_interval_ms))
+        stats_write_line((int)OPT(stats_fd));
+    if (OPT(stats_print))
+        tide_stats_print((int)OPT(stats_fd), TIDE_STATS_TEXT);
     prof_exit();
 }

@@ -75,8 +75,8 @@ void page_heap_desc_free(span_t *s)
 static void ensure_policy_locked(uint64_t now)
 {
     if (!ph.decay_ready) {
-        decay_init(&ph.decay, options.decay_ms, now);
-        ph.dirty_cap_pages = options.dirty_max >> OS_PAGE_SHIFT;
+        decay_init(&ph.decay, OPT(decay_ms), now);
+        ph.dirty_cap_pages = OPT(dirty_max) >> OS_PAGE_SHIFT;
         ph.decay_ready = true;
     }
 }

@@ -29,11 +29,10 @@
 #include "prof_unwind.h"
 #include "report.h"
 
-bool prof_sampling;
-bool prof_stacks;
+bool prof_sampling_flag, prof_stacks_flag;
 _Atomic uint64_t prof_interval_bytes_seen;
 
-static double mean_bytes = 524288;
+static double mean_bytes_value = 524288; /* read with mean_bytes() */
 static pthread_mutex_t prof_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread bool prof_busy __attribute__((tls_model("initial-exec")));
 
@@ -72,17 +71,16 @@ static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
 
 void prof_configure(void)
 {
-    prof_stacks = options.prof || options.leak_check;
-    prof_sampling = prof_stacks || options.stats_sample;
+    bool stacks = OPT(prof) || OPT(leak_check);
     /* Full leak checking samples every allocation: a mean of one byte. */
-    mean_bytes = options.leak_check ? 1.0 : (double)((uint64_t)1 << options.lg_prof_sample);
+    double mean = OPT(leak_check) ? 1.0 : (double)((uint64_t)1 << OPT(lg_prof_sample));
+    __atomic_store(&mean_bytes_value, &mean, __ATOMIC_RELAXED);
+    __atomic_store_n(&prof_stacks_flag, stacks, __ATOMIC_RELEASE);
+    __atomic_store_n(&prof_sampling_flag, stacks || OPT(stats_sample), __ATOMIC_RELAXED);
 }
 
-void prof_init(void)
+static void prepare_stacks(void)
 {
-    prof_configure();
-    if (!prof_stacks)
-        return;
     /* The unwinder loads libgcc_s (which allocates) on first use: do that
      * now, not inside a sampled malloc. */
     void *warm[4];
@@ -92,9 +90,26 @@ void prof_init(void)
     dl_iterate_phdr(find_own, (void *)(uintptr_t)prof_init);
 }
 
+void prof_init(void)
+{
+    /* Once, and before the flags say stacks are wanted: capture() reads
+     * own_lo/own_hi after it sees prof_stacks() (acquire). */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (OPT(prof) || OPT(leak_check))
+        pthread_once(&once, prepare_stacks);
+    prof_configure();
+}
+
+static double mean_bytes(void)
+{
+    double v;
+    __atomic_load(&mean_bytes_value, &v, __ATOMIC_RELAXED);
+    return v;
+}
+
 uint64_t prof_sample_bytes(void)
 {
-    return (uint64_t)mean_bytes;
+    return (uint64_t)mean_bytes();
 }
 
 /* Exponential with the configured mean, at least one byte: the distance to
@@ -109,7 +124,7 @@ int64_t prof_next_interval(heap_t *h)
     x ^= x << 17;
     h->prof_rng = x;
     double u = ((x >> 11) + 0.5) * (1.0 / 9007199254740992.0); /* (0, 1) */
-    double d = -prof_ln(u) * mean_bytes;
+    double d = -prof_ln(u) * mean_bytes();
     if (d < 1)
         return 1;
     if (d > 9e18)
@@ -199,7 +214,7 @@ static prof_sample_t *sample_new(void)
 /* Record a sample for the block at p (span's only block). */
 static void attach(span_t *span, void *p, size_t size, size_t charged, const uintptr_t *pc, unsigned depth)
 {
-    double w = 1.0 / prof_one_minus_exp_neg((double)charged / mean_bytes);
+    double w = 1.0 / prof_one_minus_exp_neg((double)charged / mean_bytes());
     bool peak = false;
     pthread_mutex_lock(&prof_lock);
     prof_sample_t *r = sample_new();
@@ -233,7 +248,7 @@ void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, c
         return NULL; /* the unwinder allocating: serve it unsampled */
     prof_busy = true;
     uintptr_t pc[PROF_DEPTH_MAX];
-    unsigned depth = prof_stacks ? capture(pc, caller) : 0;
+    unsigned depth = prof_stacks() ? capture(pc, caller) : 0;
     /* A page run of its own: its free takes the slow path and finds us. */
     void *p = large_alloc(size, align, zero);
     if (p)

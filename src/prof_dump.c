@@ -25,9 +25,9 @@ static bool warned_open, warned_write;
 
 void prof_count_bytes(uint64_t bytes)
 {
-    if (options.lg_prof_interval < 0 || !options.prof)
+    if (OPT(lg_prof_interval) < 0 || !OPT(prof))
         return;
-    uint64_t every = (uint64_t)1 << options.lg_prof_interval;
+    uint64_t every = (uint64_t)1 << OPT(lg_prof_interval);
     uint64_t before = atomic_fetch_add_explicit(&interval_bytes, bytes, memory_order_relaxed);
     if (before / every != (before + bytes) / every)
         atomic_store_explicit(&prof_dump_pending, true, memory_order_relaxed);
@@ -44,7 +44,7 @@ bool prof_peak_check(double live)
     /* A new high-water mark, by at least 1/16 (and one sampling interval)
      * over the last one dumped: growth is reported without a dump for
      * every sample of a steady climb. */
-    if (!options.prof_gdump || !options.prof)
+    if (!OPT(prof_gdump) || !OPT(prof))
         return false;
     double step = peak_live / 16;
     if (step < (double)prof_sample_bytes())
@@ -57,8 +57,8 @@ bool prof_peak_check(double live)
 
 uint64_t prof_tick(uint64_t now)
 {
-    uint64_t every = options.prof_interval_ms;
-    if (!every || !options.prof) {
+    uint64_t every = OPT(prof_interval_ms);
+    if (!every || !OPT(prof)) {
         next_time_dump = 0;
         return UINT64_MAX;
     }
@@ -83,7 +83,9 @@ static const char *const trigger_names[] = {
 static size_t dump_name(char *out, size_t cap, enum prof_trigger why, unsigned seq)
 {
     textbuf_t t = { .fd = -1 };
-    tb_str(&t, options.prof_prefix);
+    char prefix[sizeof options.prof_prefix];
+    config_prefix(prefix, sizeof prefix);
+    tb_str(&t, prefix);
     tb_str(&t, ".");
     tb_u64(&t, (uint64_t)getpid());
     tb_str(&t, ".");
@@ -146,7 +148,7 @@ static const struct {
 
 bool prof_dump_named(enum prof_trigger why, char *path_out, size_t path_cap)
 {
-    if (!options.prof)
+    if (!OPT(prof))
         return false;
     if (atomic_exchange_explicit(&dumping, true, memory_order_acquire))
         return false;
@@ -155,7 +157,7 @@ bool prof_dump_named(enum prof_trigger why, char *path_out, size_t path_cap)
     size_t n = dump_name(path, sizeof path - 8, why, seq);
     bool ok = n > 0, first = true;
     for (size_t i = 0; ok && i < sizeof formats / sizeof formats[0]; i++) {
-        if (!(options.prof_format & formats[i].bit) || !formats[i].write)
+        if (!(OPT(prof_format) & formats[i].bit) || !formats[i].write)
             continue;
         strcpy(path + n, formats[i].suffix);
         ok = write_one(path, formats[i].write);
@@ -174,7 +176,7 @@ bool prof_dump_trigger(enum prof_trigger why)
 
 TIDE_EXPORT int tide_prof_dump(char *path_out, size_t path_cap)
 {
-    if (!options.prof)
+    if (!OPT(prof))
         return ENOENT;
     return prof_dump_named(PROF_TRIGGER_MANUAL, path_out, path_cap) ? 0 : EIO;
 }
@@ -263,10 +265,10 @@ static void leak_summary(int fd)
 
 void prof_exit(void)
 {
-    if (options.prof && options.prof_final)
+    if (OPT(prof) && OPT(prof_final))
         prof_dump_trigger(PROF_TRIGGER_EXIT);
-    if (options.prof_leak && prof_stacks)
+    if (OPT(prof_leak) && prof_stacks())
         leak_summary(2);
-    if (options.leak_check)
+    if (OPT(leak_check))
         leak_check_run(2);
 }

@@ -36,10 +36,12 @@ typedef struct prof_sample {
     uint8_t mark;    /* leak check */
 } prof_sample_t;
 
-/* Sampling is on (for the profiler, the leak check or the statistics). */
-extern bool prof_sampling;
-/* Samples keep stacks (prof:true or leak_check:true). */
-extern bool prof_stacks;
+/* Sampling is on (for the profiler, the leak check or the statistics), and
+ * samples keep stacks (prof:true or leak_check:true). Both change when
+ * tide_config_set does: read them through these. */
+extern bool prof_sampling_flag, prof_stacks_flag;
+static inline bool prof_sampling(void) { return __atomic_load_n(&prof_sampling_flag, __ATOMIC_RELAXED); }
+static inline bool prof_stacks(void) { return __atomic_load_n(&prof_stacks_flag, __ATOMIC_ACQUIRE); }
 extern prof_sample_t *prof_live_samples; /* under prof_lock_samples() */
 
 void prof_configure(void);  /* options -> flags; also after tide_config_set */

@@ -49,8 +49,13 @@ typedef struct rule {
     uint16_t flags;
 } rule_t;
 
+/* A sequence lock per entry, from acquire and release operations only (no
+ * fences, so ThreadSanitizer can check it): an odd seq means a writer is
+ * inside; a reader that sees the same even seq before and after its reads
+ * read one writer's pc and rule. */
 #define CACHE_BITS 13
 static struct {
+    _Atomic uint32_t seq;
     _Atomic uintptr_t pc;
     _Atomic uint64_t rule;
 } cache[1u << CACHE_BITS];
@@ -306,25 +311,28 @@ static rule_t compute_rule(uintptr_t pc)
 static rule_t rule_for(uintptr_t pc)
 {
     size_t i = (size_t)((pc * 0x9e3779b97f4a7c15ull) >> (64 - CACHE_BITS));
-    uintptr_t k1 = atomic_load_explicit(&cache[i].pc, memory_order_acquire);
-    if (k1 == pc) {
+    rule_t r;
+    uint32_t s1 = atomic_load_explicit(&cache[i].seq, memory_order_acquire);
+    if (!(s1 & 1) && atomic_load_explicit(&cache[i].pc, memory_order_acquire) == pc) {
+        /* The acquire loads keep the second read of seq after them. */
         uint64_t packed = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&cache[i].pc, memory_order_relaxed) == pc) {
-            rule_t r;
+        if (atomic_load_explicit(&cache[i].seq, memory_order_relaxed) == s1) {
             memcpy(&r, &packed, sizeof r);
             return r;
         }
     }
-    rule_t r = compute_rule(pc);
+    r = compute_rule(pc);
     uint64_t packed;
     memcpy(&packed, &r, sizeof packed);
-    /* Unpublish, write, republish: a reader sees the old key, the new key
-     * with the new rule, or a miss. */
-    atomic_store_explicit(&cache[i].pc, 0, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&cache[i].rule, packed, memory_order_relaxed);
-    atomic_store_explicit(&cache[i].pc, pc, memory_order_release);
+    uint32_t s = atomic_load_explicit(&cache[i].seq, memory_order_relaxed);
+    /* Another writer inside: leave the entry to it. */
+    if (!(s & 1) && atomic_compare_exchange_strong_explicit(&cache[i].seq, &s, s + 1, memory_order_acq_rel,
+                                                            memory_order_relaxed)) {
+        /* Release: a reader that sees either new value also sees seq odd. */
+        atomic_store_explicit(&cache[i].pc, pc, memory_order_release);
+        atomic_store_explicit(&cache[i].rule, packed, memory_order_release);
+        atomic_store_explicit(&cache[i].seq, s + 2, memory_order_release);
+    }
     return r;
 }
 

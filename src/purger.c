@@ -23,7 +23,7 @@ static void *purger_main(void *arg)
     (void)arg;
     uint64_t next_stats = 0;
     for (;;) {
-        uint64_t every = options.stats_interval_ms; /* may change at run time */
+        uint64_t every = OPT(stats_interval_ms); /* may change at run time */
         if (!every)
             next_stats = 0;
         else if (!next_stats)
@@ -33,14 +33,14 @@ static void *purger_main(void *arg)
         pthread_mutex_unlock(&purger_lock);
 
         uint64_t next = UINT64_MAX;
-        if (options.background_thread) {
+        if (OPT(background_thread)) {
             heap_collect_orphans();
             next = page_heap_decay_tick();
         }
         if (every) {
             uint64_t now = os_now_ms();
             if (now >= next_stats) {
-                stats_write_line((int)options.stats_fd);
+                stats_write_line((int)OPT(stats_fd));
                 next_stats = now + every;
             }
             if (next_stats < next)
@@ -84,7 +84,7 @@ static void init_cond_locked(void)
 
 void purger_notify(void)
 {
-    if (!options.background_thread && !options.stats_interval_ms && !options.prof_interval_ms)
+    if (!OPT(background_thread) && !OPT(stats_interval_ms) && !OPT(prof_interval_ms))
         return;
     pthread_mutex_lock(&purger_lock);
     if (started) {

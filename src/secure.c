@@ -15,6 +15,9 @@
  *  - a SIGSEGV handler that turns faults in guard pages and in the guarded
  *    pool into reports (other faults go to the previous handler).
  */
+#ifndef TIDE_SECURE
+#define TIDE_SECURE 1 /* this file is only part of the hardened build */
+#endif
 #define _GNU_SOURCE
 #include "secure.h"
 

@@ -306,7 +306,7 @@ void *slab_alloc(heap_t *h, unsigned cls)
             }
             if (refilled) {
                 /* Every free block of the slab is now on s->free. */
-                if (prof_sampling)
+                if (prof_sampling())
                     slab_charge(h, s, s->capacity - s->used);
                 continue;
             }

@@ -187,3 +187,40 @@ TEST(unwinder_matches_backtrace_in_a_thread)
     pthread_join(t, NULL);
     check_agreement();
 }
+
+/* Several threads sampling at once (stack capture on): the profiler's lock,
+ * the unwinder's shared cache and the sample records under contention.
+ * Also run under TSan (label stress in the sanitizer builds). */
+static void *sample_a_lot(void *arg)
+{
+    uint64_t rng = (uintptr_t)arg;
+    void *keep[64] = { 0 };
+    for (int i = 0; i < 20000; i++) {
+        unsigned k = (unsigned)(next(&rng) % 64);
+        tide_free(keep[k]);
+        keep[k] = tide_malloc(1 + next(&rng) % 3000);
+        CHECK(keep[k] != NULL);
+    }
+    for (int k = 0; k < 64; k++)
+        tide_free(keep[k]);
+    return NULL;
+}
+
+TEST(threads_sample_concurrently)
+{
+    CHECK_EQ(tide_config_set("prof", "true"), 0);
+    CHECK_EQ(tide_config_set("prof_final", "false"), 0);
+    CHECK_EQ(tide_config_set("lg_prof_sample", "12"), 0);
+    uint64_t before = live_requested();
+    pthread_t t[4];
+    for (uintptr_t i = 0; i < 4; i++)
+        CHECK_EQ(pthread_create(&t[i], NULL, sample_a_lot, (void *)(i * 7919 + 1)), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    /* Everything sampled was freed again. */
+    uint64_t after = live_requested();
+    CHECK_MSG(after <= before + 1 && after + 1 >= before, "after %llu, before %llu", (unsigned long long)after,
+              (unsigned long long)before);
+    CHECK_EQ(tide_config_set("prof", "false"), 0);
+    CHECK_EQ(tide_config_set("lg_prof_sample", "19"), 0);
+}

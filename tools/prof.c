@@ -515,35 +515,11 @@ static int prof_dump(int argc, char **argv)
         }
         pid_arg = argv[i];
     }
-    char *end = NULL;
-    long pid = pid_arg ? strtol(pid_arg, &end, 10) : 0;
-    if (!pid_arg || *end || pid <= 0) {
-        fprintf(stderr, "tide prof dump: expected a process id, got '%s'\n", pid_arg ? pid_arg : "");
-        return 2;
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        fprintf(stderr, "tide prof dump: socket: %s\n", strerror(errno));
-        return 1;
-    }
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    int len = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "tidemalloc.%ld", pid);
-    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
-    if (connect(fd, (struct sockaddr *)&addr, alen) != 0) {
-        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-            fprintf(stderr, "tide prof dump: no process %ld\n", pid);
-        else
-            fprintf(stderr, "tide prof dump: process %ld does not listen: start it with "
-                            "TIDE_CONF=prof:true,stats_socket:true (and LD_PRELOAD=libtidemalloc.so)\n", pid);
-        close(fd);
-        return 1;
-    }
-    static const char req[] = "prof_dump\n";
-    if (write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
-        fprintf(stderr, "tide prof dump: write: %s\n", strerror(errno));
-        close(fd);
-        return 1;
-    }
+    int status;
+    int fd = socket_request("tide prof dump", pid_arg, "prof_dump\n",
+                            "does not listen: start it with TIDE_CONF=prof:true,stats_socket:true", &status);
+    if (fd < 0)
+        return status;
     char buf[4096 + 1];
     size_t n = 0;
     ssize_t r;
@@ -560,13 +536,13 @@ static int prof_dump(int argc, char **argv)
         return 0;
     }
     if (strncmp(buf, "ERR ", 4) == 0) {
-        fprintf(stderr, "tide prof dump: process %ld: %s\n", pid, buf + 4);
+        fprintf(stderr, "tide prof dump: process %s: %s\n", pid_arg, buf + 4);
         return 1;
     }
     if (n == 0)
-        fprintf(stderr, "tide prof dump: process %ld closed the connection without an answer\n", pid);
+        fprintf(stderr, "tide prof dump: process %s closed the connection without an answer\n", pid_arg);
     else
-        fprintf(stderr, "tide prof dump: process %ld answered '%.80s', not OK or ERR\n", pid, buf);
+        fprintf(stderr, "tide prof dump: process %s answered '%.80s', not OK or ERR\n", pid_arg, buf);
     return 1;
 }
 

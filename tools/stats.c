@@ -40,35 +40,12 @@ int cmd_stats(int argc, char **argv)
             return 2;
         }
     }
-    char *end = NULL;
-    long pid = pid_arg ? strtol(pid_arg, &end, 10) : 0;
-    if (!pid_arg || *end || pid <= 0) {
-        fprintf(stderr, "tide stats: expected a process id, got '%s'\n", pid_arg ? pid_arg : "");
-        return 2;
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        fprintf(stderr, "tide stats: socket: %s\n", strerror(errno));
-        return 1;
-    }
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    int len = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "tidemalloc.%ld", pid);
-    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
-    if (connect(fd, (struct sockaddr *)&addr, alen) != 0) {
-        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-            fprintf(stderr, "tide stats: no process %ld\n", pid);
-        else
-            fprintf(stderr, "tide stats: process %ld does not serve tidemalloc statistics: start it "
-                            "with TIDE_CONF=stats_socket:true (and LD_PRELOAD=libtidemalloc.so)\n", pid);
-        close(fd);
-        return 1;
-    }
-    const char *req = json ? "json\n" : "text\n";
-    if (write(fd, req, strlen(req)) < 0) {
-        fprintf(stderr, "tide stats: write: %s\n", strerror(errno));
-        close(fd);
-        return 1;
-    }
+    int status;
+    int fd = socket_request("tide stats", pid_arg, json ? "json\n" : "text\n",
+                            "does not serve tidemalloc statistics: start it with TIDE_CONF=stats_socket:true",
+                            &status);
+    if (fd < 0)
+        return status;
     char buf[4096];
     ssize_t n;
     size_t total = 0;
@@ -78,7 +55,7 @@ int cmd_stats(int argc, char **argv)
     }
     close(fd);
     if (total == 0) {
-        fprintf(stderr, "tide stats: process %ld closed the connection without statistics\n", pid);
+        fprintf(stderr, "tide stats: process %s closed the connection without statistics\n", pid_arg);
         return 1;
     }
     return 0;

@@ -178,6 +178,13 @@ int report_write_html(const char *path, const char *title, run_data_t *runs, siz
 void report_print_table(FILE *f, run_data_t *runs, size_t n);
 
 /* ---- commands ---- */
+/* Connect to a running tidemalloc process's socket ("tidemalloc.<pid>",
+ * served when it runs with TIDE_CONF=stats_socket:true) and send one
+ * request line. Returns the connected socket, or -1 after printing why
+ * (prefixed with cmd; `hint` says how to start the process) with the exit
+ * status to use in *status (2: the pid argument is bad, 1: otherwise). */
+int socket_request(const char *cmd, const char *pid_arg, const char *request, const char *hint, int *status);
+
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

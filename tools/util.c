@@ -2,10 +2,14 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,4 +206,39 @@ void html_escape(FILE *f, const char *s)
         default: fputc(*s, f);
         }
     }
+}
+
+int socket_request(const char *cmd, const char *pid_arg, const char *request, const char *hint, int *status)
+{
+    char *end = NULL;
+    long pid = pid_arg ? strtol(pid_arg, &end, 10) : 0;
+    *status = 2;
+    if (!pid_arg || *end || pid <= 0) {
+        fprintf(stderr, "%s: expected a process id, got '%s'\n", cmd, pid_arg ? pid_arg : "");
+        return -1;
+    }
+    *status = 1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "%s: socket: %s\n", cmd, strerror(errno));
+        return -1;
+    }
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int len = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "tidemalloc.%ld", pid);
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
+    if (connect(fd, (struct sockaddr *)&addr, alen) != 0) {
+        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            fprintf(stderr, "%s: no process %ld\n", cmd, pid);
+        else
+            fprintf(stderr, "%s: process %ld %s (and LD_PRELOAD=libtidemalloc.so)\n", cmd, pid, hint);
+        close(fd);
+        return -1;
+    }
+    size_t n = strlen(request);
+    if (write(fd, request, n) != (ssize_t)n) {
+        fprintf(stderr, "%s: write: %s\n", cmd, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

@@ -9,6 +9,7 @@
 #include "tidemalloc.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,10 +151,21 @@ __attribute__((noinline)) static void compare_here(void)
     int m = backtrace(slow, 80);
     frames_fast = n;
     frames_glibc = m;
-    /* Entry 0 differs (two call sites in this function); the callers'
-     * return addresses must be the same, to the end of the stack. */
+    if (getenv("TEST_PROF_DUMP_FRAMES")) {
+        for (int i = 0; i < (n > m ? n : m); i++)
+            fprintf(stderr, "%2d fast %#lx glibc %#lx\n", i, i < n ? (unsigned long)fast[i] : 0ul,
+                    i < m ? (unsigned long)(uintptr_t)slow[i] : 0ul);
+    }
+    /* Entry 0 differs (two call sites in this function), and a sanitizer's
+     * backtrace() interceptor adds its own frame first: line the two up at
+     * our caller's return address; from there they must be the same, to
+     * the end of the stack. */
+    int j = 0;
+    while (n > 1 && j < m && (uintptr_t)slow[j] != fast[1])
+        j++;
+    frames_glibc = m - j + 1;
     frames_same = 0;
-    for (int i = 1; i < n && i < m && fast[i] == (uintptr_t)slow[i]; i++)
+    for (int i = 1; i < n && j < m && fast[i] == (uintptr_t)slow[j]; i++, j++)
         frames_same++;
     __asm__ volatile("" ::: "memory");
 }

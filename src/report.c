@@ -34,15 +34,7 @@ void report_config_error(const char *source, const char *item, size_t len, const
 
 void report_misuse(const char *call, const void *ptr, const char *why)
 {
-    textbuf_t l = line_start();
-    tb_str(&l, call);
-    tb_str(&l, "(");
-    tb_hex(&l, (uintptr_t)ptr);
-    tb_str(&l, "): ");
-    tb_str(&l, why);
-    line_end(&l);
-    report_alloc_stack(ptr);
-    abort();
+    report_heap_misuse(call, ptr, why, NULL, 0);
 }
 
 void report_heap_misuse(const char *call, const void *ptr, const char *kind, const char *detail,

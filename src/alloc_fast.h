@@ -59,16 +59,15 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
 static inline __attribute__((always_inline)) void free_fast(void *p, const char *call)
 {
     span_t *s = pagemap_lookup(p);
-    heap_t *h = heap_get();
-    if (likely(span_owner_fast(s) == h)) {
+    if (likely(span_owner_fast(s) == thread_key())) {
         block_t *head = s->local_free;
         uint64_t off_magic = (uint64_t)(uintptr_t)p * s->div_magic - s->start_magic;
-        if (likely(off_magic < s->div_magic && (block_t *)p != head)) {
+        if (likely(off_magic < s->div_limit && (block_t *)p != head)) {
             ((block_t *)p)->next = head;
             s->local_free = p;
             if (likely(--s->used != 0))
                 return;
-            slab_on_empty(h, s);
+            slab_on_empty(s);
             return;
         }
     }

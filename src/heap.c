@@ -12,7 +12,7 @@
 #define EMPTY_SLOTS                                                   \
     .direct = { [0 ... SC_DIRECT_COUNT - 1] = &span_none },           \
     .cur = { [0 ... SC_COUNT - 1] = &span_none },                     \
-    .state = HEAP_STATIC
+    .state = HEAP_STATIC, .key = HEAP_KEY_UNOWNED
 
 heap_t heap_empty = { EMPTY_SLOTS };
 heap_t heap_exited = { EMPTY_SLOTS };
@@ -57,6 +57,10 @@ static void thread_exit_hook(void *arg)
     if (h != tls_heap || h->state != HEAP_ACTIVE)
         return;
     slab_detach_all(h);
+    /* Before it can be adopted: this thread's later frees (other keys'
+     * destructors), and a new thread that reuses its thread pointer, must
+     * not pass the owner test on these slabs. */
+    slab_rekey(h, HEAP_KEY_UNOWNED);
     tls_heap = &heap_exited;
     pthread_mutex_lock(&heaps_lock);
     h->state = HEAP_ORPHAN;
@@ -87,6 +91,7 @@ heap_t *heap_thread_init(void)
     pthread_mutex_unlock(&heaps_lock);
     if (!h)
         return NULL;
+    slab_rekey(h, thread_key());
     tls_heap = h;
     if (__atomic_load_n(&exit_key_ready, __ATOMIC_ACQUIRE))
         pthread_setspecific(exit_key, h);
@@ -110,8 +115,10 @@ void *heap_exited_alloc(size_t size, size_t align)
     if (!exited_shared) {
         pthread_mutex_lock(&heaps_lock);
         exited_shared = heap_new_locked();
-        if (exited_shared)
+        if (exited_shared) {
             exited_shared->state = HEAP_ACTIVE;
+            exited_shared->key = HEAP_KEY_UNOWNED; /* shared: never the fast path */
+        }
         pthread_mutex_unlock(&heaps_lock);
     }
     void *p = NULL;

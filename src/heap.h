@@ -32,6 +32,7 @@ typedef struct heap {
     struct heap *next_all;
     struct heap *next_orphan;
     int state;
+    uintptr_t key;                   /* thread_key() of its thread, or HEAP_KEY_UNOWNED */
     int64_t prof_budget;             /* bytes to the next sample point */
     uint64_t prof_rng;
 } heap_t;
@@ -52,6 +53,25 @@ static inline heap_t *heap_get(void)
 #endif
 }
 extern heap_t heap_empty;   /* a thread that has not allocated yet */
+
+/* Who may free into a slab on the fast path: the thread pointer, which
+ * x86-64 keeps at %fs:0, so the free fast path reads it in one instruction
+ * (the heap pointer takes two: its TLS offset, then the value). Unique
+ * among live threads; a new thread may reuse an exited one's, which is why
+ * a heap's slabs are rekeyed when it is orphaned and when it is adopted. */
+static inline uintptr_t thread_key(void)
+{
+#if defined(__x86_64__)
+    uintptr_t k;
+    __asm__("movq %%fs:0, %0" : "=r"(k));
+    return k;
+#else
+    return (uintptr_t)__builtin_thread_pointer();
+#endif
+}
+/* The key of a heap no thread runs (orphans, the shared heap of exited
+ * threads): no thread pointer is 1, and 0 means "full". */
+#define HEAP_KEY_UNOWNED ((uintptr_t)1)
 extern heap_t heap_exited;  /* a thread whose heap has been handed back */
 
 /* Give the calling thread a heap (adopting an orphan if there is one).

@@ -429,12 +429,11 @@ static inline __attribute__((always_inline)) void free_small_push(span_t *s, voi
                                                                   const char *call)
 {
     *st = 0;
-    heap_t *h = heap_get();
-    if (__builtin_expect(span_owner_fast(s) == h, 1)) {
+    if (__builtin_expect(span_owner_fast(s) == thread_key(), 1)) {
         block_set_next(p, s->local_free);
         s->local_free = p;
         if (--s->used == 0)
-            slab_on_empty(h, s);
+            slab_on_empty(s);
         return;
     }
     free_slow(p, s, call);

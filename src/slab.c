@@ -118,10 +118,11 @@ static span_t *slab_new(heap_t *h, unsigned cls)
     s->class_idx = (uint8_t)cls;
     s->block_size = sc_block_size[cls];
     s->div_magic = UINT64_MAX / s->block_size + 1;
+    s->div_limit = s->div_magic;
     s->start_magic = (uint64_t)(uintptr_t)s->start * s->div_magic;
     s->reserved = (uint32_t)((s->npages << OS_PAGE_SHIFT) / s->block_size);
     s->owner = h;
-    span_set_owner_fast(s, h);
+    span_set_owner_fast(s, h->key);
     if (!pagemap_set(s->start, s->npages, s)) {
         page_heap_free(s);
         return NULL;
@@ -188,13 +189,13 @@ static void slab_settle(heap_t *h, span_t *s)
          * empty in turn would otherwise trade pages with the page heap. */
         span_t **spare = &h->spare[s->class_idx];
         if (*spare == NULL && h->state == HEAP_ACTIVE) {
-            span_set_owner_fast(s, h);
+            span_set_owner_fast(s, h->key);
             *spare = s;
         } else {
             slab_release(s);
         }
-    } else if (span_owner_fast(s) == NULL) {
-        span_set_owner_fast(s, h);
+    } else if (span_owner_fast(s) == 0) {
+        span_set_owner_fast(s, h->key);
         bin_insert(h, s);
     }
 }
@@ -310,7 +311,7 @@ void *slab_alloc(heap_t *h, unsigned cls)
                     slab_charge(h, s, s->capacity - s->used);
                 continue;
             }
-            span_set_owner_fast(s, NULL); /* full: its next free takes the slow path */
+            span_set_owner_fast(s, 0); /* full: its next free takes the slow path */
             set_current(h, cls, &span_none);
         }
         slab_collect_pending(h);
@@ -327,9 +328,23 @@ void *slab_alloc(heap_t *h, unsigned cls)
     return b;
 }
 
-void slab_on_empty(heap_t *h, span_t *s)
+void slab_on_empty(span_t *s)
 {
-    slab_settle(h, s);
+    /* The owner test passed on the thread key; s->owner differs only for a
+     * slab of a heap whose thread is gone without its exit hook running
+     * (another thread now has its thread pointer): leave that heap alone. */
+    heap_t *h = heap_get();
+    if (s->owner == h)
+        slab_settle(h, s);
+}
+
+void slab_rekey(heap_t *h, uintptr_t key)
+{
+    h->key = key;
+    for (unsigned cls = 0; cls < SC_COUNT; cls++)
+        for (unsigned b = 0; b < PARTIAL_BINS; b++)
+            for (span_t *s = h->partial[cls][b]; s; s = s->next)
+                span_set_owner_fast(s, key);
 }
 
 static void check_block(const span_t *s, const void *p, const char *call)
@@ -393,7 +408,7 @@ void slab_detach_all(heap_t *h)
         set_current(h, cls, &span_none);
         slab_unpark(s);
         bool available = s->free || s->local_free || s->capacity < s->reserved;
-        span_set_owner_fast(s, NULL); /* as if full; settling bins or releases it */
+        span_set_owner_fast(s, 0); /* as if full; settling bins or releases it */
         if (s->used == 0 || available)
             slab_settle(h, s);
     }

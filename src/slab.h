@@ -21,7 +21,11 @@ void *slab_alloc_unsampled(heap_t *h, unsigned cls);
  * another heap, or h is not a real heap. Validates p. */
 void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call);
 /* The fast path saw s->used drop to 0. */
-void slab_on_empty(heap_t *h, span_t *s);
+void slab_on_empty(span_t *s);
+/* Give h (orphaned, or adopted by the calling thread) the key its slabs'
+ * owner test compares with. Only the slabs in partial bins carry a key:
+ * the others are current (detached before orphaning) or full (0). */
+void slab_rekey(heap_t *h, uintptr_t key);
 /* Collect the blocks other threads freed into h's slabs. */
 void slab_collect_pending(heap_t *h);
 /* Give the empty slabs h keeps in reserve back to the page heap. */

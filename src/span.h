@@ -13,10 +13,11 @@
  *    thread_free says the slab is queued (or about to be) on its owner's
  *    pending list; only the owner, taking it off that list, clears the bit,
  *    and a slab with the bit set is never released.
- *  - owner_fast == owner while the owner may free into the slab on the fast
- *    path; it is NULL when the slab is full (so the first free into a full
- *    slab takes the slow path and puts the slab back in a partial bin) and
- *    for large and huge spans.
+ *  - owner_fast is the owner heap's key (heap.key: the thread pointer of the
+ *    thread running it) while that thread may free into the slab on the
+ *    fast path; 0 when the slab is full (so the first free into a full slab
+ *    takes the slow path and puts the slab back in a partial bin) and for
+ *    large and huge spans; HEAP_KEY_UNOWNED while no thread runs the heap.
  */
 #ifndef TIDE_SPAN_H
 #define TIDE_SPAN_H
@@ -45,13 +46,16 @@ typedef struct span {
     /* Read by every free, written only when the slab fills, empties or
      * changes hands: other threads' frees share this line without making
      * it bounce. */
-    struct heap *owner_fast; /* read by every thread's free: span_owner_fast() */
+    uintptr_t owner_fast; /* read by every thread's free: span_owner_fast() */
     uint64_t div_magic;   /* off % block_size == 0  <=>  off * div_magic < div_magic */
     uint64_t start_magic; /* start * div_magic: p * M - start_magic == (p - start) * M */
+    /* div_magic again: the free path compares with this copy, so the
+     * compiler multiplies by div_magic straight from memory (one
+     * instruction less than keeping it in a register for both). */
+    uint64_t div_limit;
     char *start;
     struct heap *owner;
     size_t npages;        /* pages of the run (huge: of the mapping) */
-    struct region *region; /* NULL for huge spans */
     uint32_t block_size;
     uint8_t kind;
     uint8_t class_idx;
@@ -79,6 +83,8 @@ typedef struct span {
     /* Written by other threads' frees (one CAS each). */
     _Atomic uintptr_t thread_free __attribute__((aligned(64)));
     struct span *pending_next;
+    /* Read-mostly, but only by the page heap: kept off the first line. */
+    struct region *region; /* NULL for huge spans */
 } span_t;
 
 #define SPAN_NO_BIN 0xff
@@ -90,7 +96,7 @@ typedef struct span {
  * this protocol; elsewhere it stays a plain load, because gcc folds that
  * into the compare and not an atomic load (one instruction on every free;
  * both are the same single move on x86-64). */
-static inline struct heap *span_owner_fast(const span_t *s)
+static inline uintptr_t span_owner_fast(const span_t *s)
 {
 #if defined(__SANITIZE_THREAD__)
     return __atomic_load_n(&s->owner_fast, __ATOMIC_RELAXED);
@@ -99,9 +105,9 @@ static inline struct heap *span_owner_fast(const span_t *s)
 #endif
 }
 
-static inline void span_set_owner_fast(span_t *s, struct heap *h)
+static inline void span_set_owner_fast(span_t *s, uintptr_t key)
 {
-    __atomic_store_n(&s->owner_fast, h, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->owner_fast, key, __ATOMIC_RELAXED);
 }
 
 /* A free block's link. The hardened build (src/secure.h) stores it encoded

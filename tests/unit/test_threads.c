@@ -115,3 +115,79 @@ TEST(exited_threads_leave_nothing_stranded)
     tide_stats_get(&s3);
     CHECK(s3.orphan_heaps == s1.orphan_heaps); /* adopted, then orphaned again */
 }
+
+/* The free fast path knows a slab's owner by its thread pointer, which a new
+ * thread may inherit from an exited one (glibc reuses the stack and TCB),
+ * and which an exiting thread still has while later TSD destructors run.
+ * Neither may push onto a slab of a heap it does not run: each frees blocks
+ * of a heap that another thread then uses, and every block must come back
+ * exactly once with its contents intact. */
+enum { KEPT = 4096, ROUNDS = 40 };
+static void *kept[KEPT];
+static pthread_key_t late_key;
+static void *thread_of_round[ROUNDS];
+
+static void free_kept_late(void *arg)
+{
+    (void)arg; /* runs after tidemalloc's exit hook: its key is older */
+    for (int i = 1; i < KEPT; i += 2) {
+        CHECK_EQ(((unsigned char *)kept[i])[0], (unsigned char)i);
+        tide_free(kept[i]);
+        kept[i] = NULL;
+    }
+}
+
+static void *fill_and_exit(void *arg)
+{
+    long round = (long)arg;
+    thread_of_round[round] = (void *)pthread_self();
+    for (int i = 0; i < KEPT; i++) {
+        kept[i] = tide_malloc(48 + (size_t)(i % 4) * 16);
+        memset(kept[i], (unsigned char)i, 48);
+    }
+    for (int i = 0; i < KEPT; i += 4) { /* partial slabs: in bins at exit */
+        tide_free(kept[i]);
+        kept[i] = NULL;
+    }
+    pthread_setspecific(late_key, (void *)1);
+    return NULL;
+}
+
+static void *free_the_rest(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < KEPT; i++) {
+        if (kept[i]) {
+            CHECK_EQ(((unsigned char *)kept[i])[0], (unsigned char)i);
+            tide_free(kept[i]);
+            kept[i] = NULL;
+        }
+    }
+    /* Allocate through the heap it adopted; everything distinct. */
+    for (int i = 0; i < KEPT; i++) {
+        kept[i] = tide_malloc(48);
+        memset(kept[i], 0xee, 48);
+    }
+    for (int i = 0; i < KEPT; i++) {
+        CHECK_EQ(((unsigned char *)kept[i])[47], 0xee);
+        tide_free(kept[i]);
+        kept[i] = NULL;
+    }
+    return NULL;
+}
+
+TEST(reused_thread_pointers_do_not_free_into_other_heaps)
+{
+    CHECK_EQ(pthread_key_create(&late_key, free_kept_late), 0);
+    int reused = 0;
+    for (long r = 0; r < ROUNDS; r++) {
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, fill_and_exit, (void *)r), 0);
+        pthread_join(t, NULL);
+        CHECK_EQ(pthread_create(&t, NULL, free_the_rest, NULL), 0);
+        reused += (void *)t == thread_of_round[r];
+        pthread_join(t, NULL);
+    }
+    CHECK_MSG(reused > 0, "no thread pointer was reused in %d rounds", ROUNDS);
+    pthread_key_delete(late_key);
+}

@@ -15,7 +15,10 @@ row=$(awk 'f && ++n == 1 { print; exit } /^ *flat +flat%/ { f = 1 }' "$WORK/top"
 line=$(grep -n '// HOT$' "$src" | cut -d: -f1)
 [[ $row == *" main.hotSite (prof_go_heap.go:$line)" || $row == *" main.hotSite (main.go:$line)" ]] ||
     fail "first row: $row"
-theirs=$(awk '$NF == "main.hotSite" { sub("MB", "", $1); printf "%.1f\n", $1; exit }' "$WORK/pprof")
+# pprof picks the unit by the value (kB, MB, GB: binary multiples); in MiB.
+theirs=$(awk '$NF == "main.hotSite" { v = $1; m = 1 / 1048576
+  if (v ~ /GB$/) m = 1024; else if (v ~ /MB$/) m = 1; else if (v ~ /kB$/) m = 1 / 1024
+  sub("[kMG]?B$", "", v); printf "%.1f\n", v * m; exit }' "$WORK/pprof")
 ours=$(awk '{ print $1 }' <<<"$row")
 [[ -n $theirs && $theirs == "$ours" ]] || fail "hot site: go tool pprof $theirs MB, tide prof $ours MiB"
 "$TIDE" prof folded "$WORK/heap.pb.gz" | grep -q '^runtime.main;main.main;main.hotSite [0-9]*$' ||

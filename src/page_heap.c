@@ -13,10 +13,13 @@
 
 #define MAX_REGIONS 4096
 #define PURGE_BATCH 32
+/* The slab-run cache: runs of up to the longest slab, at most 4 MiB. */
+#define SLAB_CACHE_RUN_PAGES 16
+#define SLAB_CACHE_PAGES ((size_t)16384)
 
 static struct {
     pthread_mutex_t lock;
-    region_t *regions[MAX_REGIONS]; /* sorted by base address */
+    region_t *regions[MAX_REGIONS]; /* oldest first */
     size_t nregions;
     region_t *spare_regions;        /* descriptors of unmapped regions */
     span_t *free_descs;
@@ -25,6 +28,8 @@ static struct {
     decay_t decay;
     bool decay_ready;
     size_t dirty_cap_pages;
+    span_t *slab_cache[SLAB_CACHE_RUN_PAGES + 1]; /* by length, newest first */
+    size_t slab_cache_pages;
 } ph = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* ---- span descriptors ---- */
@@ -69,6 +74,8 @@ void page_heap_desc_free(span_t *s)
     desc_free_locked(s);
     pthread_mutex_unlock(&ph.lock);
 }
+
+static void slab_cache_flush_locked(void);
 
 /* ---- regions ---- */
 
@@ -115,13 +122,12 @@ static region_t *region_new_locked(size_t need_pages)
     r->free_pages = pages;
     bm_assign(r->free_bits, 0, pages, 1);
     rt_update(&r->tree, r->free_bits, 0, REGION_PAGES);
-    size_t i = ph.nregions;
-    while (i > 0 && ph.regions[i - 1]->base > base) {
-        ph.regions[i] = ph.regions[i - 1];
-        i--;
-    }
-    ph.regions[i] = r;
-    ph.nregions++;
+    /* Regions are kept, and searched, oldest first: a region made because
+     * the others are too fragmented for a request is then the last resort,
+     * not the first choice. (mmap places each new mapping below the last;
+     * ordered by address, first fit would fill the new region's fresh
+     * pages while the freed ones wait in the old regions.) */
+    ph.regions[ph.nregions++] = r;
     return r;
 }
 
@@ -193,10 +199,19 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
     pthread_mutex_lock(&ph.lock);
     region_t *r = NULL;
     size_t idx = SIZE_MAX;
-    for (size_t k = 0; k < ph.nregions && idx == SIZE_MAX; k++) {
-        r = ph.regions[k];
-        if (r->free_pages >= npages && rt_longest(&r->tree) >= npages)
-            idx = region_find(r, npages, align_pages);
+    for (int pass = 0; pass < 2 && idx == SIZE_MAX; pass++) {
+        /* The second pass, after the slab-run cache went back to the
+         * regions: cached runs must never make the heap grow. */
+        if (pass == 1) {
+            if (ph.slab_cache_pages == 0)
+                break;
+            slab_cache_flush_locked();
+        }
+        for (size_t k = 0; k < ph.nregions && idx == SIZE_MAX; k++) {
+            r = ph.regions[k];
+            if (r->free_pages >= npages && rt_longest(&r->tree) >= npages)
+                idx = region_find(r, npages, align_pages);
+        }
     }
     if (idx == SIZE_MAX) {
         r = region_new_locked(npages + align_pages - 1);
@@ -238,6 +253,87 @@ void page_heap_free(span_t *s)
         purger_notify();
 }
 
+/* ---- the slab-run cache ---- */
+
+span_t *page_heap_alloc_slab(size_t npages, bool *mapped)
+{
+    *mapped = false;
+    if (npages <= SLAB_CACHE_RUN_PAGES) {
+        pthread_mutex_lock(&ph.lock);
+        span_t *s = ph.slab_cache[npages];
+        if (s) {
+            ph.slab_cache[npages] = s->next;
+            ph.slab_cache_pages -= npages;
+            ph.dirty_pages -= npages;
+            ph.active_pages += npages;
+        }
+        pthread_mutex_unlock(&ph.lock);
+        if (s) {
+            /* As page_heap_alloc hands a descriptor out: zeroed but for
+             * the run (its pages were used, so not clean). */
+            char *start = s->start;
+            region_t *r = s->region;
+            memset(s, 0, sizeof *s);
+            s->start = start;
+            s->npages = npages;
+            s->region = r;
+            s->bin = SPAN_NO_BIN;
+            *mapped = true;
+            return s;
+        }
+    }
+    return page_heap_alloc(npages, 1);
+}
+
+void page_heap_free_slab(span_t *s)
+{
+    size_t n = s->npages;
+    if (n <= SLAB_CACHE_RUN_PAGES) {
+        uint64_t now = os_now_ms();
+        pthread_mutex_lock(&ph.lock);
+        if (ph.slab_cache_pages + n <= SLAB_CACHE_PAGES) {
+            ensure_policy_locked(now);
+            /* The page map still leads here: make every free of a pointer
+             * into it fail the owner test and be reported. */
+            span_set_owner_fast(s, 0);
+            s->kind = SPAN_NONE;
+            s->next = ph.slab_cache[n];
+            ph.slab_cache[n] = s;
+            ph.slab_cache_pages += n;
+            bool was_clean = ph.dirty_pages == 0;
+            ph.active_pages -= n;
+            ph.dirty_pages += n;
+            decay_note(&ph.decay, n, now);
+            decay_locked(now);
+            bool wake = was_clean && ph.dirty_pages > 0;
+            pthread_mutex_unlock(&ph.lock);
+            if (wake)
+                purger_notify();
+            return;
+        }
+        pthread_mutex_unlock(&ph.lock);
+    }
+    pagemap_set(s->start, n, &span_none);
+    page_heap_free(s);
+}
+
+/* Give the cached runs back to their regions as dirty free pages. */
+static void slab_cache_flush_locked(void)
+{
+    for (size_t n = 1; n <= SLAB_CACHE_RUN_PAGES; n++) {
+        while (ph.slab_cache[n]) {
+            span_t *s = ph.slab_cache[n];
+            ph.slab_cache[n] = s->next;
+            pagemap_set(s->start, n, &span_none);
+            region_t *r = s->region;
+            ph.dirty_pages -= n; /* release_locked counts them again */
+            release_locked(r, (size_t)(s->start - r->base) >> OS_PAGE_SHIFT, n, true);
+            desc_free_locked(s);
+        }
+    }
+    ph.slab_cache_pages = 0;
+}
+
 bool page_heap_resize(span_t *s, size_t npages)
 {
     region_t *r = s->region;
@@ -277,10 +373,17 @@ bool page_heap_resize(span_t *s, size_t npages)
 
 typedef struct { region_t *r; size_t a, b; } purge_range_t;
 
-/* Purge dirty pages, highest addresses first, until at most `target` remain.
+/* Purge dirty pages, youngest region and highest addresses first, until at
+ * most `target` remain.
  * Drops the lock around madvise so other threads keep allocating. */
 static void purge_to_locked(size_t target)
 {
+    /* The cache's pages count as dirty: only when purging every other
+     * dirty page would not be enough do they become ordinary dirty pages
+     * (and the first purged: the cache holds the heap's newest dirt, but
+     * an idle process's allowance falls to zero). */
+    if (ph.slab_cache_pages > target)
+        slab_cache_flush_locked();
     for (int round = 0; round < 64 && ph.dirty_pages > target; round++) {
         purge_range_t batch[PURGE_BATCH];
         int nb = 0;
@@ -323,7 +426,7 @@ static void purge_to_locked(size_t target)
         if (failed)
             return;
     }
-    /* Unmap regions that are entirely free and purged, keeping the lowest. */
+    /* Unmap regions that are entirely free and purged, keeping the oldest. */
     for (size_t k = ph.nregions; k-- > 1;) {
         region_t *r = ph.regions[k];
         if (r->free_pages == r->pages && r->dirty_pages == 0)

@@ -1,11 +1,12 @@
 /* page heap — large regions of address space split into runs of pages.
  *
- * Runs are found address-ordered first fit (a run tree per region makes
- * that O(log)), so the heap stays dense at low addresses and high regions
- * can empty. Free pages are tracked per region in
- * two bitmaps: free, and dirty (free but possibly resident). Dirty pages are
- * purged (MADV_DONTNEED) by the decay policy, highest addresses first; a
- * region that is entirely free and purged is unmapped.
+ * Runs are found first fit, regions oldest first and address-ordered within
+ * a region (a run tree per region makes that O(log)), so the heap stays
+ * dense in its oldest pages and young regions can empty. Free pages are
+ * tracked per region in two bitmaps: free, and dirty (free but possibly
+ * resident). Dirty pages are purged (MADV_DONTNEED) by the decay policy,
+ * youngest region and highest addresses first; a region that is entirely
+ * free and purged is unmapped.
  *
  * One mutex guards it all; purging drops it around the madvise calls.
  */
@@ -38,6 +39,15 @@ typedef struct region {
  * start, npages, region and clean fields are set. NULL when out of memory. */
 span_t *page_heap_alloc(size_t npages, size_t align_pages);
 void page_heap_free(span_t *s);
+/* Slab runs. A slab's run goes back with its pages still mapped to its
+ * descriptor, and may be kept whole (a bounded cache, counted as dirty and
+ * emptied before any purge) for the next slab of the same length: slabs of
+ * the classes that hold few blocks empty and are remade at a high rate, and
+ * the cache spares each cycle the run tree, the bitmaps and the page map.
+ * page_heap_alloc_slab sets *mapped when the run's pages already map to the
+ * span it returns. */
+span_t *page_heap_alloc_slab(size_t npages, bool *mapped);
+void page_heap_free_slab(span_t *s);
 /* Grow or shrink a run in place; false if the pages after it are taken. */
 bool page_heap_resize(span_t *s, size_t npages);
 

@@ -77,9 +77,11 @@ static void slab_release(span_t *s)
 #if TIDE_SECURE
     if (secure_slab_release(s)) /* kept, guard page and all, for slab_new */
         return;
-#endif
     pagemap_set(s->start, s->npages, &span_none);
-    page_heap_free(s);
+    page_heap_free(s); /* secure_slab_alloc has a cache of its own */
+#else
+    page_heap_free_slab(s);
+#endif
 }
 
 /* Carve the next OS page's worth of blocks onto the free list, so a new slab
@@ -109,8 +111,10 @@ static span_t *slab_new(heap_t *h, unsigned cls)
 {
 #if TIDE_SECURE
     span_t *s = secure_slab_alloc(sc_slab_pages[cls] + SECURE_SLAB_GUARD_PAGES); /* + a guard page */
+    bool mapped = false;
 #else
-    span_t *s = page_heap_alloc(sc_slab_pages[cls], 1);
+    bool mapped;
+    span_t *s = page_heap_alloc_slab(sc_slab_pages[cls], &mapped);
 #endif
     if (!s)
         return NULL;
@@ -123,7 +127,7 @@ static span_t *slab_new(heap_t *h, unsigned cls)
     s->reserved = (uint32_t)((s->npages << OS_PAGE_SHIFT) / s->block_size);
     s->owner = h;
     span_set_owner_fast(s, h->key);
-    if (!pagemap_set(s->start, s->npages, s)) {
+    if (!mapped && !pagemap_set(s->start, s->npages, s)) {
         page_heap_free(s);
         return NULL;
     }

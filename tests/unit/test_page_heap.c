@@ -7,6 +7,7 @@
 #include "decay.h"
 #include "os.h"
 #include "page_heap.h"
+#include "pagemap.h"
 #include "run_tree.h"
 
 #include <stdlib.h>
@@ -109,4 +110,42 @@ TEST(first_fit_reuses_the_lowest_free_run_and_accounts_dirt)
     page_heap_free(c);
     page_heap_free(e);
     page_heap_free(f);
+}
+
+TEST(slab_runs_are_cached_whole_until_a_purge_needs_them)
+{
+    page_heap_set_policy(60000, (size_t)1 << 40); /* no purging until asked */
+    bool mapped;
+    span_t *s = page_heap_alloc_slab(5, &mapped);
+    CHECK(s != NULL);
+    CHECK(!mapped); /* fresh from a region: the caller maps it */
+    CHECK(pagemap_set(s->start, s->npages, s));
+    char *start = s->start;
+    page_heap_stats_t before, after;
+    page_heap_stats(&before);
+    page_heap_free_slab(s);
+    page_heap_stats(&after);
+    CHECK_EQ(after.dirty_pages, before.dirty_pages + 5);  /* counted as dirty */
+    CHECK_EQ(after.active_pages, before.active_pages - 5);
+    /* Its pages still lead to the descriptor, which no free accepts. */
+    CHECK(pagemap_lookup(start + 4 * OS_PAGE_SIZE) == s);
+    CHECK_EQ(s->kind, SPAN_NONE);
+    CHECK_EQ(span_owner_fast(s), 0);
+    /* Another length does not take it; the same length does, mapped. */
+    span_t *other = page_heap_alloc_slab(3, &mapped);
+    CHECK(!mapped && other->start != start);
+    span_t *again = page_heap_alloc_slab(5, &mapped);
+    CHECK(mapped && again == s && again->start == start && again->npages == 5);
+    CHECK(!again->clean && again->kind == SPAN_NONE && again->used == 0);
+    CHECK(pagemap_set(other->start, other->npages, other));
+    /* A purge empties the cache first: pages unmapped, then purged. */
+    page_heap_free_slab(again);
+    page_heap_free_slab(other);
+    page_heap_purge_all();
+    page_heap_stats(&after);
+    CHECK_EQ(after.dirty_pages, 0);
+    CHECK(pagemap_lookup(start) == &span_none);
+    span_t *fresh = page_heap_alloc_slab(5, &mapped);
+    CHECK(!mapped && fresh->clean);
+    page_heap_free(fresh);
 }

@@ -25,6 +25,8 @@ static heap_t *current_heap(void)
     heap_t *h = tls_heap;
     if (unlikely(h == &heap_empty))
         h = heap_thread_init();
+    else if (unlikely(!h->exit_hooked) && h->state == HEAP_ACTIVE)
+        heap_hook_exit_late(h);
     return h;
 }
 

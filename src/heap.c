@@ -94,7 +94,7 @@ heap_t *heap_thread_init(void)
     slab_rekey(h, thread_key());
     tls_heap = h;
     if (__atomic_load_n(&exit_key_ready, __ATOMIC_ACQUIRE))
-        pthread_setspecific(exit_key, h);
+        h->exit_hooked = pthread_setspecific(exit_key, h) == 0;
     return h;
 }
 
@@ -106,7 +106,14 @@ void heap_setup_exit_hook(void)
         return;
     __atomic_store_n(&exit_key_ready, true, __ATOMIC_RELEASE);
     if (tls_heap->state == HEAP_ACTIVE)
-        pthread_setspecific(exit_key, tls_heap);
+        tls_heap->exit_hooked = pthread_setspecific(exit_key, tls_heap) == 0;
+}
+
+void heap_hook_exit_late(heap_t *h)
+{
+    if (h->state == HEAP_ACTIVE && h == tls_heap &&
+        __atomic_load_n(&exit_key_ready, __ATOMIC_ACQUIRE))
+        h->exit_hooked = pthread_setspecific(exit_key, h) == 0;
 }
 
 void *heap_exited_alloc(size_t size, size_t align)

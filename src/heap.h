@@ -33,6 +33,7 @@ typedef struct heap {
     struct heap *next_orphan;
     int state;
     uintptr_t key;                   /* thread_key() of its thread, or HEAP_KEY_UNOWNED */
+    bool exit_hooked;                /* its thread's exit runs thread_exit_hook */
     int64_t prof_budget;             /* bytes to the next sample point */
     uint64_t prof_rng;
 } heap_t;
@@ -77,6 +78,10 @@ extern heap_t heap_exited;  /* a thread whose heap has been handed back */
 /* Give the calling thread a heap (adopting an orphan if there is one).
  * Returns heap_exited if the thread is past its exit hook. */
 heap_t *heap_thread_init(void);
+/* A heap made before the library constructor could create the exit key (a
+ * thread started by an earlier constructor) gets its hook here, from the
+ * allocation slow path, once the key exists. */
+void heap_hook_exit_late(heap_t *h);
 /* Serve one allocation for a thread past its exit hook, from a shared heap. */
 void *heap_exited_alloc(size_t size, size_t align);
 /* Collect remote frees for every orphaned heap (called by the purger). */

@@ -191,3 +191,47 @@ TEST(reused_thread_pointers_do_not_free_into_other_heaps)
     CHECK_MSG(reused > 0, "no thread pointer was reused in %d rounds", ROUNDS);
     pthread_key_delete(late_key);
 }
+
+/* A thread started by a constructor that runs before tidemalloc's own (the
+ * static library's constructor has the default priority) allocates before
+ * the exit key exists. Its next allocation slow path hooks it, so its exit
+ * still orphans its heap. */
+static pthread_mutex_t early_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t early_cond = PTHREAD_COND_INITIALIZER;
+static int early_go;
+static pthread_t early_thread;
+static void *early_blocks[64];
+
+static void *early_thread_main(void *arg)
+{
+    (void)arg;
+    early_blocks[0] = tide_malloc(40); /* before tidemalloc's constructor */
+    pthread_mutex_lock(&early_lock);
+    while (!early_go)
+        pthread_cond_wait(&early_cond, &early_lock);
+    pthread_mutex_unlock(&early_lock);
+    for (int i = 1; i < 64; i++) /* new classes: slow paths */
+        early_blocks[i] = tide_malloc((size_t)i * 48);
+    return NULL;
+}
+
+__attribute__((constructor(101))) static void start_early_thread(void)
+{
+    pthread_create(&early_thread, NULL, early_thread_main, NULL);
+}
+
+TEST(a_thread_started_before_the_library_gets_its_exit_hook)
+{
+    tide_stats_t before, after;
+    tide_stats_get(&before);
+    pthread_mutex_lock(&early_lock);
+    early_go = 1;
+    pthread_cond_signal(&early_cond);
+    pthread_mutex_unlock(&early_lock);
+    pthread_join(early_thread, NULL);
+    tide_stats_get(&after);
+    CHECK_MSG(after.orphan_heaps == before.orphan_heaps + 1, "orphans %llu -> %llu",
+              (unsigned long long)before.orphan_heaps, (unsigned long long)after.orphan_heaps);
+    for (int i = 0; i < 64; i++)
+        tide_free(early_blocks[i]);
+}

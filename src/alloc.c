@@ -38,6 +38,9 @@ static void *alloc_generic(size_t size, size_t align, bool zero, const void *cal
     if (g)
         return g;
 #endif
+    /* An internal failure the allocator gets around (no heap for this
+     * thread, a smaller region) must not leave ENOMEM behind a success. */
+    int saved_errno = errno;
     heap_t *h = current_heap();
     void *p;
     if (unlikely(h == NULL || h == &heap_exited)) {
@@ -69,12 +72,14 @@ static void *alloc_generic(size_t size, size_t align, bool zero, const void *cal
     } else {
         p = large_alloc(size, align, zero);
     }
-    if (unlikely(p == NULL))
+    if (unlikely(p == NULL)) {
         errno = ENOMEM;
+    } else {
+        errno = saved_errno;
 #if TIDE_SECURE
-    else
         secure_on_alloc(p, size); /* record the size, fill the slack, guard */
 #endif
+    }
     if (unlikely(atomic_load_explicit(&prof_dump_pending, memory_order_relaxed)))
         prof_dump_pending_run();
     return p;

@@ -510,3 +510,29 @@ TEST(reserve_fault_in_process)
     free_all();
     CHECK_EQ(rounds, 12);
 }
+
+/* A failed reservation that the allocator gets around (a smaller region)
+ * leaves errno as it was: the call succeeded. */
+TEST(absorbed_reserve_failure_leaves_errno_alone)
+{
+    void *held[16];
+    int n = 0, absorbed = 0;
+    for (; n < 16 && !absorbed; n++) {
+        unsigned long calls = os_reserve_calls();
+        errno = 0;
+        os_fail_reserve_after(1);
+        held[n] = tide_malloc(16 * MIB);
+        int err = errno;
+        os_fail_reserve_after(0);
+        if (held[n] && os_reserve_calls() > calls + 1) { /* failed, then got one */
+            CHECK_MSG(err == 0, "malloc succeeded with errno %d", err);
+            absorbed = 1;
+        }
+        if (!held[n])
+            held[n] = tide_malloc(16 * MIB);
+        CHECK(held[n] != NULL);
+    }
+    CHECK_MSG(absorbed, "no new region was needed in %d allocations", n);
+    for (int i = 0; i < n; i++)
+        tide_free(held[i]);
+}

@@ -233,6 +233,17 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
 
 static void decay_locked(uint64_t now);
 
+/* n active pages have just become dirty: the decay policy hears of them
+ * (and may purge). Returns whether to wake the purger: they are the first
+ * dirty pages since it last found none. */
+static bool dirtied_locked(size_t n, uint64_t now, bool was_clean)
+{
+    ph.active_pages -= n;
+    decay_note(&ph.decay, n, now);
+    decay_locked(now);
+    return was_clean && ph.dirty_pages > 0;
+}
+
 void page_heap_free(span_t *s)
 {
     region_t *r = s->region;
@@ -243,11 +254,8 @@ void page_heap_free(span_t *s)
     ensure_policy_locked(now);
     bool was_clean = ph.dirty_pages == 0;
     release_locked(r, idx, n, true);
-    ph.active_pages -= n;
     desc_free_locked(s);
-    decay_note(&ph.decay, n, now);
-    decay_locked(now);
-    bool wake = was_clean && ph.dirty_pages > 0;
+    bool wake = dirtied_locked(n, now, was_clean);
     pthread_mutex_unlock(&ph.lock);
     if (wake)
         purger_notify();
@@ -301,11 +309,8 @@ void page_heap_free_slab(span_t *s)
             ph.slab_cache[n] = s;
             ph.slab_cache_pages += n;
             bool was_clean = ph.dirty_pages == 0;
-            ph.active_pages -= n;
             ph.dirty_pages += n;
-            decay_note(&ph.decay, n, now);
-            decay_locked(now);
-            bool wake = was_clean && ph.dirty_pages > 0;
+            bool wake = dirtied_locked(n, now, was_clean);
             pthread_mutex_unlock(&ph.lock);
             if (wake)
                 purger_notify();
@@ -357,11 +362,8 @@ bool page_heap_resize(span_t *s, size_t npages)
         size_t cut = s->npages - npages;
         bool was_clean = ph.dirty_pages == 0;
         release_locked(r, idx + npages, cut, true);
-        ph.active_pages -= cut;
         s->npages = npages;
-        decay_note(&ph.decay, cut, now);
-        decay_locked(now);
-        wake = was_clean && ph.dirty_pages > 0;
+        wake = dirtied_locked(cut, now, was_clean);
     }
     pthread_mutex_unlock(&ph.lock);
     if (wake)

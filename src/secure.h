@@ -23,6 +23,8 @@
 /* secure.c */
 void secure_init(void); /* key, canary, fault handler: idempotent */
 span_t *secure_slab_alloc(size_t npages);
+span_t *secure_large_take(size_t npages, size_t align_pages); /* a kept guarded run, or a new one */
+void secure_trim(void); /* release the kept slabs and large runs */
 bool secure_slab_init(span_t *s);
 bool secure_slab_release(span_t *s);
 void secure_carve(span_t *s, char *first, uint32_t n);

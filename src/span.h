@@ -74,6 +74,7 @@ typedef struct span {
     /* hardened build only (src/secure.c) */
     uint16_t *sec_state; /* slab: per block, requested size + 1; 0 = free */
     size_t sec_size;     /* large or huge: the requested size; slab: guard in place */
+    uint8_t sec_guarded; /* large: the guard page at the run's end is protected */
 #endif
 
     /* Written by other threads' frees (one CAS each). */

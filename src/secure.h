@@ -45,36 +45,31 @@ static inline uint32_t secure_block_index(const span_t *s, const void *p)
 
 /* The slack canary covers the first SECURE_CANARY_SPAN bytes after the
  * requested size (all of the slack when it is shorter): the bytes a
- * contiguous overflow reaches first. Filled and checked with a few
- * overlapping word accesses, no loop and no call. */
-#define SECURE_CANARY_SPAN 32
+ * contiguous overflow reaches first (a linear overflow of any length writes
+ * them), one word, so filling and checking it is one access (two or three
+ * when the slack is shorter than a word), no loop and no call. */
+#define SECURE_CANARY_SPAN 8
 
 static inline uint64_t secure_canary_word(void)
 {
     return secure_canary8;
 }
 
-/* n bytes, 0 <= n <= 32: [0, 8) and [n - 8, n) cover n <= 16; with
- * [8, 16) and [n - 16, n - 8) they cover n <= 32. */
+/* n = min(slack, 8) bytes at c: one word; for 4 <= n < 8, [0, 4) and
+ * [n - 4, n); below 4, bytes 0, n / 2 and n - 1. */
 static inline void secure_canary_fill(char *c, size_t slack)
 {
     if (__builtin_expect(slack == 0, 1))
         return;
-    size_t n = slack < SECURE_CANARY_SPAN ? slack : SECURE_CANARY_SPAN;
     uint64_t w = secure_canary_word();
-    if (n >= 8) {
+    if (__builtin_expect(slack >= 8, 1)) {
         __builtin_memcpy(c, &w, 8);
-        __builtin_memcpy(c + n - 8, &w, 8);
-        if (n > 16) {
-            __builtin_memcpy(c + 8, &w, 8);
-            __builtin_memcpy(c + n - 16, &w, 8);
-        }
-    } else if (n >= 4) {
+    } else if (slack >= 4) {
         uint32_t h = (uint32_t)w;
         __builtin_memcpy(c, &h, 4);
-        __builtin_memcpy(c + n - 4, &h, 4);
+        __builtin_memcpy(c + slack - 4, &h, 4);
     } else {
-        c[0] = c[n / 2] = c[n - 1] = (char)secure_canary;
+        c[0] = c[slack / 2] = c[slack - 1] = (char)secure_canary;
     }
 }
 
@@ -82,28 +77,20 @@ static inline bool secure_canary_intact(const char *c, size_t slack)
 {
     if (__builtin_expect(slack == 0, 1))
         return true;
-    size_t n = slack < SECURE_CANARY_SPAN ? slack : SECURE_CANARY_SPAN;
     uint64_t w = secure_canary_word();
-    if (n >= 8) {
-        uint64_t a, b;
+    if (__builtin_expect(slack >= 8, 1)) {
+        uint64_t a;
         __builtin_memcpy(&a, c, 8);
-        __builtin_memcpy(&b, c + n - 8, 8);
-        uint64_t diff = (a ^ w) | (b ^ w);
-        if (n > 16) {
-            __builtin_memcpy(&a, c + 8, 8);
-            __builtin_memcpy(&b, c + n - 16, 8);
-            diff |= (a ^ w) | (b ^ w);
-        }
-        return diff == 0;
+        return a == w;
     }
-    if (n >= 4) {
+    if (slack >= 4) {
         uint32_t a, b;
         __builtin_memcpy(&a, c, 4);
-        __builtin_memcpy(&b, c + n - 4, 4);
+        __builtin_memcpy(&b, c + slack - 4, 4);
         return ((a ^ (uint32_t)w) | (b ^ (uint32_t)w)) == 0;
     }
-    return ((uint8_t)c[0] == secure_canary && (uint8_t)c[n / 2] == secure_canary &&
-                      (uint8_t)c[n - 1] == secure_canary);
+    return ((uint8_t)c[0] == secure_canary && (uint8_t)c[slack / 2] == secure_canary &&
+            (uint8_t)c[slack - 1] == secure_canary);
 }
 
 /* guarded.c: sampled allocations, each alone in a page against a guard page

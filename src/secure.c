@@ -404,7 +404,7 @@ static void fork_unlock(void)
 
 static __thread uint64_t rng_state;
 
-static uint64_t rng_next(void)
+__attribute__((unused)) static uint64_t rng_next(void)
 {
     uint64_t x = rng_state;
     if (x == 0)
@@ -421,12 +421,14 @@ void secure_carve(span_t *s, char *first, uint32_t n)
     uint16_t order[OS_PAGE_SIZE / 16];
     for (uint32_t i = 0; i < n; i++)
         order[i] = (uint16_t)i;
+#ifndef EXP_NORANDOM
     for (uint32_t i = n; i > 1; i--) { /* Fisher-Yates */
         uint32_t j = (uint32_t)(((rng_next() >> 32) * i) >> 32);
         uint16_t t = order[i - 1];
         order[i - 1] = order[j];
         order[j] = t;
     }
+#endif
     block_t *head = s->free;
     for (uint32_t i = 0; i < n; i++) {
         block_t *b = (block_t *)(first + (size_t)order[i] * s->block_size);
@@ -449,10 +451,10 @@ static void record(span_t *s, void *p, size_t size)
 {
     if (s->kind == SPAN_SMALL) {
         s->sec_state[secure_block_index(s, p)] = (uint16_t)(size + 1);
-        secure_canary_fill((char *)p + size, s->block_size - size);
+        secure_canary_fill_keep((char *)p + size, s->block_size - size);
     } else {
         s->sec_size = size;
-        secure_canary_fill((char *)p + size, large_data_bytes(s) - size);
+        secure_canary_fill_keep((char *)p + size, large_data_bytes(s) - size);
     }
 }
 

@@ -423,7 +423,7 @@ void secure_carve(span_t *s, char *first, uint32_t n)
     uint16_t order[OS_PAGE_SIZE / 16];
     for (uint32_t i = 0; i < n; i++)
         order[i] = (uint16_t)i;
-#ifndef EXP_NORANDOM
+#ifndef TIDE_SECURE_NO_SHUFFLE /* measurement only: docs/SECURITY.md, Cost */
     for (uint32_t i = n; i > 1; i--) { /* Fisher-Yates */
         uint32_t j = (uint32_t)(((rng_next() >> 32) * i) >> 32);
         uint16_t t = order[i - 1];

@@ -63,10 +63,19 @@ static inline char *secure_canary_word_at(const char *c)
     return (char *)((uintptr_t)c & ~(uintptr_t)7);
 }
 
+/* TIDE_SECURE_NO_CANARY (and TIDE_SECURE_NO_SHUFFLE in secure.c) leave one
+ * mitigation out, to measure what it costs (docs/SECURITY.md, Cost); the
+ * hardened build never defines them. */
+#ifdef TIDE_SECURE_NO_CANARY
+#define SECURE_CANARY_ON 0
+#else
+#define SECURE_CANARY_ON 1
+#endif
+
 /* A fresh block: the bytes before c in the word are not the program's yet. */
 static inline void secure_canary_fill(char *c, size_t slack)
 {
-    if (__builtin_expect(slack == 0, 0))
+    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
         return;
     uint64_t w = secure_canary8;
     __builtin_memcpy(secure_canary_word_at(c), &w, 8);
@@ -75,7 +84,7 @@ static inline void secure_canary_fill(char *c, size_t slack)
 /* A block whose bytes before c are the program's (calloc, realloc). */
 static inline void secure_canary_fill_keep(char *c, size_t slack)
 {
-    if (slack == 0)
+    if (slack == 0 || !SECURE_CANARY_ON)
         return;
     uint64_t w, mask = SECURE_CANARY_MASK(c);
     __builtin_memcpy(&w, secure_canary_word_at(c), 8);
@@ -85,7 +94,7 @@ static inline void secure_canary_fill_keep(char *c, size_t slack)
 
 static inline bool secure_canary_intact(const char *c, size_t slack)
 {
-    if (__builtin_expect(slack == 0, 0))
+    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
         return true;
     uint64_t w;
     __builtin_memcpy(&w, secure_canary_word_at(c), 8);

@@ -6,12 +6,14 @@
  *  - random slot order: secure_carve, once per page of a slab;
  *  - guard pages: one PROT_NONE page at the end of every slab and every
  *    large or huge block (secure_slab_init, secure_on_alloc), two mprotect
- *    calls per slab or large block lifetime;
+ *    calls per slab or large run lifetime; empty slabs and freed large runs
+ *    are kept with their guards and reused, so most blocks pay none;
  *  - per-block state (requested size + 1, 0 = free) in a side array per
  *    slab: exact double-free detection, the size for free_sized / sized
  *    delete, and where the slack starts;
- *  - slack canary: the bytes between the requested size and the block's
- *    end are filled at malloc and checked at free (and realloc);
+ *  - slack canary: the bytes from the requested size to the next multiple
+ *    of 8 are filled at malloc and checked at free (and realloc), one
+ *    aligned word (secure.h);
  *  - a SIGSEGV handler that turns faults in guard pages and in the guarded
  *    pool into reports (other faults go to the previous handler).
  */

@@ -294,6 +294,9 @@ TIDE_EXPORT void tide_purge(void)
         slab_release_spares(h);
     }
     heap_collect_orphans();
+#if TIDE_SECURE
+    secure_trim(); /* the kept guarded slabs and large runs */
+#endif
     page_heap_purge_all();
 }
 

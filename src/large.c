@@ -8,6 +8,9 @@
 #include "pagemap.h"
 #include "prof_internal.h"
 #include "report.h"
+#if TIDE_SECURE
+#include "secure.h"
+#endif
 
 static _Atomic size_t huge_bytes;
 
@@ -52,7 +55,13 @@ void *large_alloc(size_t size, size_t align, bool zero)
     if (size > HUGE_THRESHOLD || align > (HUGE_THRESHOLD >> 2))
         return huge_alloc(size, align);
     size_t align_pages = align > OS_PAGE_SIZE ? align >> OS_PAGE_SHIFT : 1;
+#if TIDE_SECURE
+    /* A kept run, its guard still protected, when one fits (secure.c). */
+    span_t *s = secure_large_take(pages_for(size), align_pages);
+    size -= OS_PAGE_SIZE; /* the guard page is never zeroed: it may be protected */
+#else
     span_t *s = page_heap_alloc(pages_for(size), align_pages);
+#endif
     if (!s)
         return NULL;
     s->kind = SPAN_LARGE;

@@ -23,6 +23,8 @@
 /* secure.c */
 void secure_init(void); /* key, canary, fault handler: idempotent */
 span_t *secure_slab_alloc(size_t npages);
+span_t *secure_large_take(size_t npages, size_t align_pages); /* a kept guarded run, or a new one */
+void secure_trim(void); /* release the kept slabs and large runs */
 bool secure_slab_init(span_t *s);
 bool secure_slab_release(span_t *s);
 void secure_carve(span_t *s, char *first, uint32_t n);
@@ -41,67 +43,62 @@ static inline uint32_t secure_block_index(const span_t *s, const void *p)
     return (uint32_t)(((unsigned __int128)off * s->div_magic) >> 64);
 }
 
-/* The slack canary covers the first SECURE_CANARY_SPAN bytes after the
- * requested size (all of the slack when it is shorter): the bytes a
- * contiguous overflow reaches first. Filled and checked with a few
- * overlapping word accesses, no loop and no call. */
-#define SECURE_CANARY_SPAN 32
+/* The slack canary: the bytes from the requested end up to the next
+ * multiple of 8 (1 to 8 bytes; none when there is no slack), filled and
+ * checked as the one aligned word that holds them. Every linear overflow,
+ * of any length, writes the first of them. Aligned, because an unaligned
+ * word splits a cache line one time in eight and a page now and then:
+ * measured on alloc-churn, an unaligned word canary cost twice as much
+ * CPU time as a one-byte one. Blocks start on a multiple of 16 and end on
+ * one of 8 (slab block sizes are multiples of 16, large blocks end on a
+ * page), so the word never leaves the block. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SECURE_CANARY_MASK(c) (~(uint64_t)0 << (8 * ((uintptr_t)(c) & 7)))
+#else
+#define SECURE_CANARY_MASK(c) (~(uint64_t)0 >> (8 * ((uintptr_t)(c) & 7)))
+#endif
 
-static inline uint64_t secure_canary_word(void)
+static inline char *secure_canary_word_at(const char *c)
 {
-    return secure_canary8;
+    return (char *)((uintptr_t)c & ~(uintptr_t)7);
 }
 
-/* n bytes, 0 <= n <= 32: [0, 8) and [n - 8, n) cover n <= 16; with
- * [8, 16) and [n - 16, n - 8) they cover n <= 32. */
+/* TIDE_SECURE_NO_CANARY (and TIDE_SECURE_NO_SHUFFLE in secure.c) leave one
+ * mitigation out, to measure what it costs (docs/SECURITY.md, Cost); the
+ * hardened build never defines them. */
+#ifdef TIDE_SECURE_NO_CANARY
+#define SECURE_CANARY_ON 0
+#else
+#define SECURE_CANARY_ON 1
+#endif
+
+/* A fresh block: the bytes before c in the word are not the program's yet. */
 static inline void secure_canary_fill(char *c, size_t slack)
 {
-    if (__builtin_expect(slack == 0, 1))
+    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
         return;
-    size_t n = slack < SECURE_CANARY_SPAN ? slack : SECURE_CANARY_SPAN;
-    uint64_t w = secure_canary_word();
-    if (n >= 8) {
-        __builtin_memcpy(c, &w, 8);
-        __builtin_memcpy(c + n - 8, &w, 8);
-        if (n > 16) {
-            __builtin_memcpy(c + 8, &w, 8);
-            __builtin_memcpy(c + n - 16, &w, 8);
-        }
-    } else if (n >= 4) {
-        uint32_t h = (uint32_t)w;
-        __builtin_memcpy(c, &h, 4);
-        __builtin_memcpy(c + n - 4, &h, 4);
-    } else {
-        c[0] = c[n / 2] = c[n - 1] = (char)secure_canary;
-    }
+    uint64_t w = secure_canary8;
+    __builtin_memcpy(secure_canary_word_at(c), &w, 8);
+}
+
+/* A block whose bytes before c are the program's (calloc, realloc). */
+static inline void secure_canary_fill_keep(char *c, size_t slack)
+{
+    if (slack == 0 || !SECURE_CANARY_ON)
+        return;
+    uint64_t w, mask = SECURE_CANARY_MASK(c);
+    __builtin_memcpy(&w, secure_canary_word_at(c), 8);
+    w = (w & ~mask) | (secure_canary8 & mask);
+    __builtin_memcpy(secure_canary_word_at(c), &w, 8);
 }
 
 static inline bool secure_canary_intact(const char *c, size_t slack)
 {
-    if (__builtin_expect(slack == 0, 1))
+    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
         return true;
-    size_t n = slack < SECURE_CANARY_SPAN ? slack : SECURE_CANARY_SPAN;
-    uint64_t w = secure_canary_word();
-    if (n >= 8) {
-        uint64_t a, b;
-        __builtin_memcpy(&a, c, 8);
-        __builtin_memcpy(&b, c + n - 8, 8);
-        uint64_t diff = (a ^ w) | (b ^ w);
-        if (n > 16) {
-            __builtin_memcpy(&a, c + 8, 8);
-            __builtin_memcpy(&b, c + n - 16, 8);
-            diff |= (a ^ w) | (b ^ w);
-        }
-        return diff == 0;
-    }
-    if (n >= 4) {
-        uint32_t a, b;
-        __builtin_memcpy(&a, c, 4);
-        __builtin_memcpy(&b, c + n - 4, 4);
-        return ((a ^ (uint32_t)w) | (b ^ (uint32_t)w)) == 0;
-    }
-    return ((uint8_t)c[0] == secure_canary && (uint8_t)c[n / 2] == secure_canary &&
-                      (uint8_t)c[n - 1] == secure_canary);
+    uint64_t w;
+    __builtin_memcpy(&w, secure_canary_word_at(c), 8);
+    return ((w ^ secure_canary8) & SECURE_CANARY_MASK(c)) == 0;
 }
 
 /* guarded.c: sampled allocations, each alone in a page against a guard page

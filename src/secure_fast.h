@@ -49,12 +49,44 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
     return alloc_slow(size, __builtin_return_address(0));
 }
 
-static inline __attribute__((always_inline)) void free_fast(void *p, const char *call)
+/* The common case inline, every check made: a block of a slab this thread
+ * owns, at a block start among the carved blocks, in use, with its slack
+ * intact and, for sized frees, the size and alignment given matching. One
+ * multiplication gives both the divisibility test (the low half) and the
+ * block index (the high half). Anything else, including every misuse, goes
+ * to secure_free, which checks again and reports. */
+static inline __attribute__((always_inline)) void free_fast_sized(void *p, size_t size, size_t align,
+                                                                  const char *call)
 {
-    secure_free(p, FREE_NO_SIZE, 0, call);
+    span_t *s = pagemap_lookup(p);
+    heap_t *h = heap_get();
+    if (__builtin_expect(span_owner_fast(s) == h, 1)) {
+        unsigned __int128 m = (unsigned __int128)(uint64_t)((char *)p - s->start) * s->div_magic;
+        uint32_t idx = (uint32_t)(m >> 64);
+        if (__builtin_expect((uint64_t)m < s->div_magic && idx < s->capacity, 1)) {
+            uint16_t *st = &s->sec_state[idx];
+            size_t req = (size_t)*st - 1;
+            if (__builtin_expect(*st != 0 && (size == FREE_NO_SIZE || size == req) &&
+                                     (align == 0 || (((align & (align - 1)) | ((uintptr_t)p & (align - 1))) == 0)) &&
+                                     secure_canary_intact((char *)p + req, s->block_size - req),
+                                 1)) {
+                *st = 0;
+                block_set_next(p, s->local_free);
+                s->local_free = p;
+                if (__builtin_expect(--s->used != 0, 1))
+                    return;
+                slab_on_empty(h, s);
+                return;
+            }
+        }
+    }
+    secure_free(p, size, align, call);
 }
 
-#define free_fast_sized(p, size, align, call) secure_free(p, size, align, call)
+static inline __attribute__((always_inline)) void free_fast(void *p, const char *call)
+{
+    free_fast_sized(p, FREE_NO_SIZE, 0, call);
+}
 
 #pragma GCC visibility pop
 

@@ -69,15 +69,19 @@ typedef struct span {
     uint32_t capacity;    /* blocks carved out of the slab so far */
     uint32_t reserved;    /* blocks the slab can hold */
     uint32_t prof_rest_n;
+#if TIDE_SECURE
+    /* hardened build only (src/secure.c); on the line malloc and free touch
+     * anyway (the default layout is unchanged) */
+    uint16_t *sec_state; /* slab: per block, requested size + 1; 0 = free */
+#endif
     struct span *next, *prev; /* partial-bin list; descriptor free list */
     /* heap profiling: a slab's free list cut at the next sample point
      * (slab_charge), and a sampled block's record (large and huge spans) */
     block_t *prof_rest;
     struct prof_sample *prof;
 #if TIDE_SECURE
-    /* hardened build only (src/secure.c) */
-    uint16_t *sec_state; /* slab: per block, requested size + 1; 0 = free */
     size_t sec_size;     /* large or huge: the requested size; slab: guard in place */
+    uint8_t sec_guarded; /* large: the guard page at the run's end is protected */
 #endif
 
     /* Written by other threads' frees (one CAS each). */

@@ -59,8 +59,7 @@ static inline __attribute__((always_inline)) void free_fast_sized(void *p, size_
                                                                   const char *call)
 {
     span_t *s = pagemap_lookup(p);
-    heap_t *h = heap_get();
-    if (__builtin_expect(span_owner_fast(s) == h, 1)) {
+    if (__builtin_expect(span_owner_fast(s) == thread_key(), 1)) {
         unsigned __int128 m = (unsigned __int128)(uint64_t)((char *)p - s->start) * s->div_magic;
         uint32_t idx = (uint32_t)(m >> 64);
         if (__builtin_expect((uint64_t)m < s->div_magic && idx < s->capacity, 1)) {
@@ -75,7 +74,7 @@ static inline __attribute__((always_inline)) void free_fast_sized(void *p, size_
                 s->local_free = p;
                 if (__builtin_expect(--s->used != 0, 1))
                     return;
-                slab_on_empty(h, s);
+                slab_on_empty(s);
                 return;
             }
         }

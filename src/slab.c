@@ -135,6 +135,24 @@ static span_t *slab_new(heap_t *h, unsigned cls)
     return s; /* slab_alloc carves the first page (and charges it) */
 }
 
+/* A chain pushed onto thread_free carries, in its head block's second word
+ * (every block is at least 16 bytes), its tail and its length: tail | n <<
+ * 48 (user addresses fit in 47 bits; a chain is at most REMOTE_BATCH_MAX
+ * blocks). Written by remote_push before its CAS publishes the chain, read
+ * by take_remote after the exchange or CAS that took it. */
+#define CHAIN_LEN_SHIFT 48
+#define CHAIN_TAIL_MASK (((uintptr_t)1 << CHAIN_LEN_SHIFT) - 1)
+
+static inline uintptr_t chain_info(const block_t *head)
+{
+    return ((const uintptr_t *)head)[1];
+}
+
+static inline void chain_set_info(block_t *head, block_t *tail, uint32_t n)
+{
+    ((uintptr_t *)head)[1] = (uintptr_t)tail | ((uintptr_t)n << CHAIN_LEN_SHIFT);
+}
+
 /* Move the blocks other threads freed into s onto `*into`; returns how many. */
 static uint32_t take_remote(span_t *s, block_t **into, bool clear_queued)
 {
@@ -157,11 +175,19 @@ static uint32_t take_remote(span_t *s, block_t **into, bool clear_queued)
     block_t *list = (block_t *)(tf & ~(uintptr_t)1);
     if (!list)
         return 0;
-    uint32_t n = 1;
-    block_t *tail = list;
-    while (block_next(tail)) {
-        tail = block_next(tail);
-        n++;
+    /* The list is the pushed chains one after another; each chain's head
+     * names its tail and length (chain_info), so the count costs two
+     * blocks per chain, not a walk over every block: these blocks were
+     * last written on the freeing thread's core, and a walk would wait
+     * for each in turn. */
+    uint32_t n = 0;
+    block_t *tail;
+    for (block_t *head = list;; head = block_next(tail)) {
+        uintptr_t info = chain_info(head);
+        tail = (block_t *)(info & CHAIN_TAIL_MASK);
+        n += (uint32_t)(info >> CHAIN_LEN_SHIFT);
+        if (!block_next(tail))
+            break;
     }
     block_set_next(tail, *into);
     *into = list;
@@ -356,12 +382,13 @@ void slab_on_empty(heap_t *h, span_t *s)
  * fewer than REMOTE_BATCH_MAX blocks in each of at most REMOTE_SLOTS slabs
  * (a thread that stops calling the allocator keeps them until it exits). */
 
-/* Hand the chain head..tail (blocks of s) to s's owner: one CAS, plus the
+/* Hand the chain head..tail (n blocks of s) to s's owner: one CAS, plus the
  * push onto the owner's pending list if the slab was not queued yet.
  * s->owner is read while our blocks still pin the slab. */
-static void remote_push(span_t *s, block_t *head, block_t *tail, const char *call)
+static void remote_push(span_t *s, block_t *head, block_t *tail, uint32_t n, const char *call)
 {
     heap_t *owner = s->owner;
+    chain_set_info(head, tail, n);
     uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
     do {
         if ((block_t *)(old & ~(uintptr_t)1) == head)
@@ -389,7 +416,7 @@ static inline unsigned remote_slot(const span_t *s)
 
 __attribute__((noinline)) static void remote_flush_one(heap_t *h, remote_batch_t *e)
 {
-    remote_push(e->span, e->head, e->tail, "free");
+    remote_push(e->span, e->head, e->tail, e->n, "free");
     e->span = NULL;
     e->head = e->tail = NULL;
     e->n = 0;
@@ -427,7 +454,7 @@ __attribute__((noinline)) static void remote_free_unbatched(heap_t *h, span_t *s
         remote_start(h, &h->remote[remote_slot(s)], s, b);
         return;
     }
-    remote_push(s, b, b, call);
+    remote_push(s, b, b, 1, call);
 }
 
 void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)

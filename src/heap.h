@@ -46,7 +46,7 @@ typedef struct heap {
     _Atomic(span_t *) pending;       /* slabs with remote frees to collect */
     struct heap *next_all;
     struct heap *next_orphan;
-    int state;
+    int state;                       /* written atomically: other threads' frees read it */
     int64_t prof_budget;             /* bytes to the next sample point */
     uint64_t prof_rng;
     uint64_t remote_used;            /* bit i: remote[i] holds a chain */

@@ -478,6 +478,14 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
         remote_free_unbatched(h, s, b, call);
         return;
     }
+    /* Unless its owner is dead (an orphan, until a new thread adopts it):
+     * nothing allocates there, so a chain would save no contention and only
+     * keep the slab pinned; free straight onto it. s->owner is read while
+     * our block pins the slab. */
+    if (__builtin_expect(__atomic_load_n(&s->owner->state, __ATOMIC_RELAXED) != HEAP_ACTIVE, 0)) {
+        remote_push(s, b, b, 1, call);
+        return;
+    }
     remote_batch_t *e = &h->remote[remote_slot(s)];
     if (__builtin_expect(e->span != s, 0)) {
         remote_start(h, e, s, b);

@@ -290,6 +290,7 @@ TIDE_EXPORT void tide_purge(void)
 {
     heap_t *h = tls_heap;
     if (h != &heap_empty && h != &heap_exited) {
+        slab_flush_remote(h);
         slab_collect_pending(h);
         slab_release_spares(h);
     }

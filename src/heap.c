@@ -63,7 +63,8 @@ static void thread_exit_hook(void *arg)
     slab_rekey(h, HEAP_KEY_UNOWNED);
     tls_heap = &heap_exited;
     pthread_mutex_lock(&heaps_lock);
-    h->state = HEAP_ORPHAN;
+    /* Atomic: other threads' remote frees read it (slab_free_slow). */
+    __atomic_store_n(&h->state, HEAP_ORPHAN, __ATOMIC_RELAXED);
     h->next_orphan = orphans;
     orphans = h;
     active_count--;
@@ -85,7 +86,7 @@ heap_t *heap_thread_init(void)
         h = heap_new_locked();
     }
     if (h) {
-        h->state = HEAP_ACTIVE;
+        __atomic_store_n(&h->state, HEAP_ACTIVE, __ATOMIC_RELAXED);
         active_count++;
     }
     pthread_mutex_unlock(&heaps_lock);
@@ -179,7 +180,7 @@ void heap_fork_child(void)
      * never touch them again. Their memory stays with the child as is. */
     for (heap_t *h = all_heaps; h; h = h->next_all) {
         if (h->state == HEAP_ACTIVE && h != tls_heap && h != exited_shared) {
-            h->state = HEAP_QUARANTINED;
+            __atomic_store_n(&h->state, HEAP_QUARANTINED, __ATOMIC_RELAXED);
             active_count--;
         }
     }

@@ -21,6 +21,21 @@
 
 #define PARTIAL_BINS 4
 
+/* Remote frees are batched on the freeing thread (src/slab.c, "Remote
+ * frees"): up to REMOTE_BATCH_MAX blocks of one slab are chained here and
+ * handed to the slab with one CAS. The table is direct-mapped by slab, so a
+ * thread pins at most REMOTE_SLOTS slabs of other threads, each with fewer
+ * than REMOTE_BATCH_MAX blocks, between its flushes. */
+#define REMOTE_SLOTS_LG 6
+#define REMOTE_SLOTS (1 << REMOTE_SLOTS_LG)
+#define REMOTE_BATCH_MAX 32
+
+typedef struct remote_batch {
+    span_t *span;           /* the slab the chain belongs to; NULL: empty */
+    block_t *head, *tail;   /* freed blocks, most recent first */
+    uint32_t n;
+} remote_batch_t;
+
 enum heap_state { HEAP_ACTIVE, HEAP_ORPHAN, HEAP_QUARANTINED, HEAP_STATIC };
 
 typedef struct heap {
@@ -31,11 +46,13 @@ typedef struct heap {
     _Atomic(span_t *) pending;       /* slabs with remote frees to collect */
     struct heap *next_all;
     struct heap *next_orphan;
-    int state;
+    int state;                       /* written atomically: other threads' frees read it */
     uintptr_t key;                   /* thread_key() of its thread, or HEAP_KEY_UNOWNED */
     bool exit_hooked;                /* its thread's exit runs thread_exit_hook */
     int64_t prof_budget;             /* bytes to the next sample point */
     uint64_t prof_rng;
+    uint64_t remote_used;            /* bit i: remote[i] holds a chain */
+    remote_batch_t remote[REMOTE_SLOTS]; /* this thread's frees into other heaps' slabs */
 } heap_t;
 
 extern __thread heap_t *tls_heap;

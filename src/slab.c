@@ -140,6 +140,24 @@ static span_t *slab_new(heap_t *h, unsigned cls)
     return s; /* slab_alloc carves the first page (and charges it) */
 }
 
+/* A chain pushed onto thread_free carries, in its head block's second word
+ * (every block is at least 16 bytes), its tail and its length: tail | n <<
+ * 48 (user addresses fit in 47 bits; a chain is at most REMOTE_BATCH_MAX
+ * blocks). Written by remote_push before its CAS publishes the chain, read
+ * by take_remote after the exchange or CAS that took it. */
+#define CHAIN_LEN_SHIFT 48
+#define CHAIN_TAIL_MASK (((uintptr_t)1 << CHAIN_LEN_SHIFT) - 1)
+
+static inline uintptr_t chain_info(const block_t *head)
+{
+    return ((const uintptr_t *)head)[1];
+}
+
+static inline void chain_set_info(block_t *head, block_t *tail, uint32_t n)
+{
+    ((uintptr_t *)head)[1] = (uintptr_t)tail | ((uintptr_t)n << CHAIN_LEN_SHIFT);
+}
+
 /* Move the blocks other threads freed into s onto `*into`; returns how many. */
 static uint32_t take_remote(span_t *s, block_t **into, bool clear_queued)
 {
@@ -162,11 +180,19 @@ static uint32_t take_remote(span_t *s, block_t **into, bool clear_queued)
     block_t *list = (block_t *)(tf & ~(uintptr_t)1);
     if (!list)
         return 0;
-    uint32_t n = 1;
-    block_t *tail = list;
-    while (block_next(tail)) {
-        tail = block_next(tail);
-        n++;
+    /* The list is the pushed chains one after another; each chain's head
+     * names its tail and length (chain_info), so the count costs two
+     * blocks per chain, not a walk over every block: these blocks were
+     * last written on the freeing thread's core, and a walk would wait
+     * for each in turn. */
+    uint32_t n = 0;
+    block_t *tail;
+    for (block_t *head = list;; head = block_next(tail)) {
+        uintptr_t info = chain_info(head);
+        tail = (block_t *)(info & CHAIN_TAIL_MASK);
+        n += (uint32_t)(info >> CHAIN_LEN_SHIFT);
+        if (!block_next(tail))
+            break;
     }
     block_set_next(tail, *into);
     *into = list;
@@ -318,6 +344,11 @@ void *slab_alloc(heap_t *h, unsigned cls)
             span_set_owner_fast(s, 0); /* full: its next free takes the slow path */
             set_current(h, cls, &span_none);
         }
+        /* Our own slab ran dry: a good moment to hand back what we hold of
+         * other threads' slabs too, so a thread that both frees remotely
+         * and allocates never sits on its batches for long. */
+        if (h->remote_used)
+            slab_flush_remote(h);
         slab_collect_pending(h);
         s = bin_take(h, cls);
         if (!s && (s = h->spare[cls]) != NULL)
@@ -351,16 +382,106 @@ void slab_rekey(heap_t *h, uintptr_t key)
                 span_set_owner_fast(s, key);
 }
 
-static void check_block(const span_t *s, const void *p, const char *call)
+/* ---- remote frees ----
+ *
+ * A block freed by a thread other than its slab's owner goes onto the slab's
+ * thread_free list with one CAS. That CAS, and the one on the owner's pending
+ * list that follows the first remote free since the owner looked, move a
+ * cache line between cores on every free: what producer/consumer programs
+ * pay for. So the freeing thread keeps, per slab (a direct-mapped table of
+ * REMOTE_SLOTS), a chain of the blocks it freed there, and pushes the whole
+ * chain with one CAS when it reaches REMOTE_BATCH_MAX blocks, when another
+ * slab needs its table slot, when the thread refills a slab of its own (its
+ * slow path), when it exits, and on tide_purge: never more than one atomic
+ * operation per free, and no lock.
+ *
+ * A parked block still counts in its slab's `used`, as one waiting on
+ * thread_free does: the slab stays live in the stats and is never released
+ * while it holds parked blocks. What a thread can hold back is bounded:
+ * fewer than REMOTE_BATCH_MAX blocks in each of at most REMOTE_SLOTS slabs
+ * (a thread that stops calling the allocator keeps them until it exits). */
+
+/* Hand the chain head..tail (n blocks of s) to s's owner: one CAS, plus the
+ * push onto the owner's pending list if the slab was not queued yet.
+ * s->owner is read while our blocks still pin the slab. */
+static void remote_push(span_t *s, block_t *head, block_t *tail, uint32_t n, const char *call)
 {
-    size_t off = (size_t)((const char *)p - s->start);
-    if (off % s->block_size != 0)
-        report_misuse(call, p, "pointer is inside a block, not at its start");
+    heap_t *owner = s->owner;
+    chain_set_info(head, tail, n);
+    uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    do {
+        if ((block_t *)(old & ~(uintptr_t)1) == head)
+            report_misuse(call, head, "double free (block is already free)");
+        block_set_next(tail, (block_t *)(old & ~(uintptr_t)1));
+    } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, (uintptr_t)head | 1,
+                                                    memory_order_acq_rel, memory_order_relaxed));
+    if (!(old & 1)) {
+        /* First remote free since the owner last looked: queue the slab. */
+        span_t *top = atomic_load_explicit(&owner->pending, memory_order_relaxed);
+        do {
+            s->pending_next = top;
+        } while (!atomic_compare_exchange_weak_explicit(&owner->pending, &top, s,
+                                                        memory_order_release, memory_order_relaxed));
+    }
+}
+
+/* Span descriptors come from meta memory in arrays (page_heap.c), so
+ * consecutive descriptors take consecutive slots: the slabs a thread frees
+ * into at one time rarely collide, as they would under a hash. */
+static inline unsigned remote_slot(const span_t *s)
+{
+    return (unsigned)((uintptr_t)s / sizeof(span_t)) & (REMOTE_SLOTS - 1);
+}
+
+__attribute__((noinline)) static void remote_flush_one(heap_t *h, remote_batch_t *e)
+{
+    remote_push(e->span, e->head, e->tail, e->n, "free");
+    e->span = NULL;
+    e->head = e->tail = NULL;
+    e->n = 0;
+    h->remote_used &= ~((uint64_t)1 << (e - h->remote));
+}
+
+void slab_flush_remote(heap_t *h)
+{
+    while (h->remote_used) {
+        unsigned i = (unsigned)__builtin_ctzll(h->remote_used);
+        remote_flush_one(h, &h->remote[i]);
+    }
+}
+
+/* Start a chain for s in slot e, flushing the chain of the slab that had
+ * it. Out of line: the common remote free adds to an existing chain. */
+__attribute__((noinline)) static void remote_start(heap_t *h, remote_batch_t *e, span_t *s, block_t *b)
+{
+    if (e->span)
+        remote_flush_one(h, e);
+    block_set_next(b, NULL);
+    e->span = s;
+    e->head = e->tail = b;
+    e->n = 1;
+    h->remote_used |= (uint64_t)1 << (e - h->remote);
+}
+
+/* A remote free by a thread with no heap to batch in: one that has not
+ * allocated yet gets one (once: after this its frees batch), one past its
+ * exit hook pushes the block alone. */
+__attribute__((noinline)) static void remote_free_unbatched(heap_t *h, span_t *s, block_t *b,
+                                                           const char *call)
+{
+    if (h == &heap_empty && (h = heap_thread_init()) != NULL && h->state == HEAP_ACTIVE) {
+        remote_start(h, &h->remote[remote_slot(s)], s, b);
+        return;
+    }
+    remote_push(s, b, b, 1, call);
 }
 
 void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
 {
-    check_block(s, p, call);
+    /* p - start divisible by the block size, tested as the fast path does
+     * (a multiplication, not a division). */
+    if ((uint64_t)(uintptr_t)p * s->div_magic - s->start_magic >= s->div_magic)
+        report_misuse(call, p, "pointer is inside a block, not at its start");
     block_t *b = p;
     if (s->owner == h) {
         if (b == s->local_free || b == s->free)
@@ -371,24 +492,30 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
         slab_settle(h, s);
         return;
     }
-    /* Another thread's slab: one CAS onto its remote list. s->owner is read
-     * while our block still pins the slab. */
-    heap_t *owner = s->owner;
-    uintptr_t old = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
-    do {
-        if ((block_t *)(old & ~(uintptr_t)1) == b)
-            report_misuse(call, p, "double free (block is already free)");
-        block_set_next(b, (block_t *)(old & ~(uintptr_t)1));
-    } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &old, (uintptr_t)b | 1,
-                                                    memory_order_acq_rel, memory_order_relaxed));
-    if (!(old & 1)) {
-        /* First remote free since the owner last looked: queue the slab. */
-        span_t *top = atomic_load_explicit(&owner->pending, memory_order_relaxed);
-        do {
-            s->pending_next = top;
-        } while (!atomic_compare_exchange_weak_explicit(&owner->pending, &top, s,
-                                                        memory_order_release, memory_order_relaxed));
+    /* Another thread's slab: into our chain for it (see "remote frees"). */
+    if (__builtin_expect(h->state != HEAP_ACTIVE, 0)) {
+        remote_free_unbatched(h, s, b, call);
+        return;
     }
+    /* Unless its owner is dead (an orphan, until a new thread adopts it):
+     * nothing allocates there, so a chain would save no contention and only
+     * keep the slab pinned; free straight onto it. s->owner is read while
+     * our block pins the slab. */
+    if (__builtin_expect(__atomic_load_n(&s->owner->state, __ATOMIC_RELAXED) != HEAP_ACTIVE, 0)) {
+        remote_push(s, b, b, 1, call);
+        return;
+    }
+    remote_batch_t *e = &h->remote[remote_slot(s)];
+    if (__builtin_expect(e->span != s, 0)) {
+        remote_start(h, e, s, b);
+        return;
+    }
+    if (b == e->head)
+        report_misuse(call, p, "double free (block is already free)");
+    block_set_next(b, e->head);
+    e->head = b;
+    if (++e->n >= REMOTE_BATCH_MAX)
+        remote_flush_one(h, e);
 }
 
 void slab_release_spares(heap_t *h)
@@ -403,6 +530,7 @@ void slab_release_spares(heap_t *h)
 
 void slab_detach_all(heap_t *h)
 {
+    slab_flush_remote(h);
     slab_collect_pending(h);
     slab_release_spares(h);
     for (unsigned cls = 0; cls < SC_COUNT; cls++) {

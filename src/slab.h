@@ -26,11 +26,13 @@ void slab_on_empty(span_t *s);
  * owner test compares with. Only the slabs in partial bins carry a key:
  * the others are current (detached before orphaning) or full (0). */
 void slab_rekey(heap_t *h, uintptr_t key);
+/* Hand every batched remote free h holds to its slab's owner. */
+void slab_flush_remote(heap_t *h);
 /* Collect the blocks other threads freed into h's slabs. */
 void slab_collect_pending(heap_t *h);
 /* Give the empty slabs h keeps in reserve back to the page heap. */
 void slab_release_spares(heap_t *h);
-/* Park every slab of h so that h can be orphaned: empty slabs go back to the
+/* Flush h's remote batches and park every slab of h so that h can be orphaned: empty slabs go back to the
  * page heap, the rest wait in partial bins. */
 void slab_detach_all(heap_t *h);
 

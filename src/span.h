@@ -7,9 +7,12 @@
  * Invariants of a slab:
  *  - `used` counts blocks handed out by malloc and not yet back on `free` or
  *    `local_free`; blocks freed by other threads still count until the owner
- *    collects them from `thread_free`. So used == 0 means every block is home.
+ *    collects them from `thread_free`, and so do blocks another thread has
+ *    freed but still holds in its batch for the slab (heap_t.remote). So
+ *    used == 0 means every block is home.
  *  - Only the owning thread touches free, local_free, used and the lists.
- *  - Other threads only push onto `thread_free` (one CAS). Bit 0 of
+ *  - Other threads only push onto `thread_free`: one CAS per chain of
+ *    blocks (a batch of up to REMOTE_BATCH_MAX, or a single block). Bit 0 of
  *    thread_free says the slab is queued (or about to be) on its owner's
  *    pending list; only the owner, taking it off that list, clears the bit,
  *    and a slab with the bit set is never released.

@@ -105,15 +105,20 @@ void *large_resize(span_t *s, void *p, size_t size)
     size_t old_bytes = s->npages << OS_PAGE_SHIFT, new_bytes = npages << OS_PAGE_SHIFT;
     if (new_bytes == old_bytes)
         return p;
-    char *q = os_remap(s->start, old_bytes, new_bytes);
-    if (!q)
-        return NULL;
-    if (q != s->start) {
-        pagemap_set(s->start, 1, &span_none);
-        if (!pagemap_set(q, 1, s)) {
-            /* Cannot happen for an address range already seen; be safe. */
-            pagemap_set(q, 1, &span_none);
+    char *q = os_remap_to(s->start, old_bytes, new_bytes, NULL);
+    if (!q) {
+        /* Moving: the page map must know the new address before the block
+         * is there, and recording it can fail (a new leaf). So reserve the
+         * destination, record it, then move the pages onto it. */
+        char *dest = os_reserve(new_bytes, OS_PAGE_SIZE);
+        if (!dest)
+            return NULL;
+        if (!pagemap_set(dest, 1, s) || !(q = os_remap_to(s->start, old_bytes, new_bytes, dest))) {
+            pagemap_set(dest, 1, &span_none);
+            os_release(dest, new_bytes);
+            return NULL;
         }
+        pagemap_set(s->start, 1, &span_none);
         s->start = q;
     }
     s->npages = npages;

@@ -89,6 +89,16 @@ void *os_remap(void *p, size_t old_size, size_t new_size)
     return q == MAP_FAILED ? NULL : q;
 }
 
+void *os_remap_to(void *p, size_t old_size, size_t new_size, void *dest)
+{
+    atomic_fetch_add_explicit(&reserve_calls, 1, memory_order_relaxed);
+    if (inject_failure(&fail_reserve_countdown))
+        return NULL;
+    void *q = dest ? mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest)
+                   : mremap(p, old_size, new_size, 0);
+    return q == MAP_FAILED ? NULL : q;
+}
+
 uint64_t os_now_ms(void)
 {
     struct timespec ts;

@@ -22,6 +22,10 @@ void os_release(void *p, size_t size);
 bool os_purge(void *p, size_t size);
 /* Move/grow a whole mapping (mremap); NULL on failure. */
 void *os_remap(void *p, size_t old_size, size_t new_size);
+/* Resize a mapping without letting the kernel pick a new place: in place
+ * when dest is NULL, else moved onto dest, a mapping of the caller's that
+ * it replaces. NULL on failure (the mapping is then unchanged). */
+void *os_remap_to(void *p, size_t old_size, size_t new_size, void *dest);
 /* Make pages inaccessible (guard pages) or read-write again. */
 bool os_protect(void *p, size_t size, bool accessible);
 /* Monotonic milliseconds, cheap (coarse clock). */

@@ -13,7 +13,7 @@
 
 #define MAX_REGIONS 4096
 #define PURGE_BATCH 32
-/* The slab-run cache: runs of up to the longest slab, at most 4 MiB. */
+/* The slab-run cache: runs of up to the longest slab, at most 64 MiB. */
 #define SLAB_CACHE_RUN_PAGES 16
 #define SLAB_CACHE_PAGES ((size_t)16384)
 
@@ -261,6 +261,18 @@ void page_heap_free(span_t *s)
         purger_notify();
 }
 
+void page_heap_desc_reuse(span_t *s)
+{
+    char *start = s->start;
+    size_t npages = s->npages;
+    region_t *r = s->region;
+    memset(s, 0, sizeof *s);
+    s->start = start;
+    s->npages = npages;
+    s->region = r;
+    s->bin = SPAN_NO_BIN;
+}
+
 /* ---- the slab-run cache ---- */
 
 span_t *page_heap_alloc_slab(size_t npages, bool *mapped)
@@ -277,15 +289,7 @@ span_t *page_heap_alloc_slab(size_t npages, bool *mapped)
         }
         pthread_mutex_unlock(&ph.lock);
         if (s) {
-            /* As page_heap_alloc hands a descriptor out: zeroed but for
-             * the run (its pages were used, so not clean). */
-            char *start = s->start;
-            region_t *r = s->region;
-            memset(s, 0, sizeof *s);
-            s->start = start;
-            s->npages = npages;
-            s->region = r;
-            s->bin = SPAN_NO_BIN;
+            page_heap_desc_reuse(s);
             *mapped = true;
             return s;
         }

@@ -39,6 +39,11 @@ typedef struct region {
  * start, npages, region and clean fields are set. NULL when out of memory. */
 span_t *page_heap_alloc(size_t npages, size_t align_pages);
 void page_heap_free(span_t *s);
+/* A descriptor kept with its run (a cache's) handed out again as
+ * page_heap_alloc hands one out: zeroed but for start, npages and region
+ * (and not clean: its pages were used). */
+void page_heap_desc_reuse(span_t *s);
+
 /* Slab runs. A slab's run goes back with its pages still mapped to its
  * descriptor, and may be kept whole (a bounded cache, counted as dirty and
  * emptied before any purge) for the next slab of the same length: slabs of

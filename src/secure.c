@@ -236,13 +236,7 @@ span_t *secure_slab_alloc(size_t npages)
     }
     if (!s)
         return page_heap_alloc(npages, 1);
-    /* As page_heap_alloc hands a descriptor out: zeroed but for the run. */
-    char *start = s->start;
-    struct region *r = s->region;
-    memset(s, 0, sizeof *s);
-    s->start = start;
-    s->npages = npages;
-    s->region = r;
+    page_heap_desc_reuse(s);
     s->sec_size = 1; /* guard in place */
     return s;
 }
@@ -316,14 +310,7 @@ span_t *secure_large_take(size_t npages, size_t align_pages)
     pthread_mutex_unlock(&large_lock);
     if (!s)
         return page_heap_alloc(npages, align_pages);
-    /* As page_heap_alloc hands a descriptor out: zeroed but for the run. */
-    char *start = s->start;
-    size_t n = s->npages;
-    struct region *r = s->region;
-    memset(s, 0, sizeof *s);
-    s->start = start;
-    s->npages = n;
-    s->region = r;
+    page_heap_desc_reuse(s);
     s->sec_guarded = 1;
     return s;
 }

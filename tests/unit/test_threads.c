@@ -11,7 +11,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-static _Atomic long locks_taken;
+/* Per thread: only the measuring thread's own locks count (the purger
+ * thread takes the page-heap lock on its own schedule). */
+static _Thread_local _Atomic long locks_taken;
 int __real_pthread_mutex_lock(pthread_mutex_t *m);
 int __wrap_pthread_mutex_lock(pthread_mutex_t *m)
 {

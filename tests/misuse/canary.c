@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "secure.h"
+#include "hardened/secure.h"
 
 uint8_t secure_canary = 0xa5;
 uint64_t secure_canary8 = 0xa5a5a5a5a5a5a5a5ull;

@@ -3,7 +3,7 @@
  * (naming the option and the reason) and leave the default. */
 #include "runner.h"
 #include "check.h"
-#include "config.h"
+#include "config/config.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

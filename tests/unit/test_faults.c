@@ -27,8 +27,8 @@
 #include "runner.h"
 #include "check.h"
 #include "tidemalloc.h"
-#include "os.h"
-#include "heap.h"
+#include "platform/os.h"
+#include "core/heap.h"
 
 #define MIB ((size_t)1 << 20)
 #define MAX_BLOCKS 256

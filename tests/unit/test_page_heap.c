@@ -3,12 +3,12 @@
  * accounting, purging, and the decay window. */
 #include "runner.h"
 #include "check.h"
-#include "bitmap.h"
-#include "decay.h"
-#include "os.h"
-#include "page_heap.h"
-#include "pagemap.h"
-#include "run_tree.h"
+#include "core/bitmap.h"
+#include "core/decay.h"
+#include "platform/os.h"
+#include "core/page_heap.h"
+#include "core/pagemap.h"
+#include "core/run_tree.h"
 
 #include <stdlib.h>
 #include <string.h>

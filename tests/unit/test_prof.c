@@ -139,7 +139,7 @@ TEST(sampled_blocks_behave_like_others)
 /* ---- the sampler's unwinder agrees with glibc's backtrace() ---- */
 #include <execinfo.h>
 #include <pthread.h>
-#include "prof_unwind.h"
+#include "prof/prof_unwind.h"
 
 static int frames_fast, frames_glibc, frames_same;
 

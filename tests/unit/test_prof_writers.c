@@ -7,8 +7,8 @@
 #include "runner.h"
 #include "check.h"
 
-#include "gzip.h"
-#include "prof.h"
+#include "prof/gzip.h"
+#include "prof/prof.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
  * classes keep the same bound. */
 #include "runner.h"
 #include "check.h"
-#include "size_class.h"
-#include "os.h"
+#include "core/size_class.h"
+#include "platform/os.h"
 
 TEST(every_small_size_fits_its_class_with_bounded_waste)
 {

@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-/* Per thread: only the measuring thread's own locks count (the purger
+/* Per thread: only the measuring thread's own locks count (the background thread
  * thread takes the page-heap lock on its own schedule). */
 static _Thread_local _Atomic long locks_taken;
 int __real_pthread_mutex_lock(pthread_mutex_t *m);

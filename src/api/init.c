@@ -1,0 +1,85 @@
+#include "init.h"
+
+#include "tidemalloc.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "core/heap.h"
+#include "core/meta.h"
+#include "core/page_heap.h"
+#include "core/pagemap.h"
+#include "prof/prof_internal.h"
+#include "service/background.h"
+#include "service/stats.h"
+#include "service/stats_socket.h"
+
+static bool options_ready;
+
+void tide_init(void)
+{
+    if (!__atomic_load_n(&options_ready, __ATOMIC_ACQUIRE)) {
+        /* Racing threads parse the same text into the same values. */
+        config_init();
+        page_heap_set_policy(OPT(decay_ms), OPT(dirty_max));
+        page_heap_on_dirty(background_notify);
+        prof_configure();
+        __atomic_store_n(&options_ready, true, __ATOMIC_RELEASE);
+    }
+}
+
+/* Lock order: heaps, background thread, profiler, page heap, pagemap, meta. */
+static void fork_prepare(void)
+{
+    heap_fork_prepare();
+    background_fork_prepare();
+    prof_fork_prepare();
+    page_heap_fork_prepare();
+    pagemap_fork_prepare();
+    meta_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+    meta_fork_parent();
+    pagemap_fork_parent();
+    page_heap_fork_parent();
+    prof_fork_parent();
+    background_fork_parent();
+    heap_fork_parent();
+}
+
+static void fork_child(void)
+{
+    meta_fork_child();
+    pagemap_fork_child();
+    page_heap_fork_child();
+    prof_fork_child();
+    background_fork_child();
+    heap_fork_child();
+    stats_socket_fork_child();
+}
+
+/* pthread_key_create and pthread_atfork may allocate, so they wait for the
+ * constructor rather than run inside the first malloc. */
+__attribute__((constructor)) static void tide_constructor(void)
+{
+    tide_init();
+    heap_setup_exit_hook();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    prof_init();
+    if (OPT(stats_interval_ms) || (OPT(prof) && OPT(prof_interval_ms)))
+        background_notify(); /* the background thread also writes the stats lines */
+    if (OPT(stats_socket))
+        stats_socket_start();
+}
+
+__attribute__((destructor)) static void tide_destructor(void)
+{
+    if (OPT(stats_interval_ms))
+        stats_write_line((int)OPT(stats_fd));
+    if (OPT(stats_print))
+        tide_stats_print((int)OPT(stats_fd), TIDE_STATS_TEXT);
+    prof_exit();
+}

@@ -1,0 +1,283 @@
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/page_heap.h"
+#include "platform/report.h"
+
+/* Defaults, and why, are in docs/CONFIG.md. */
+options_t options = {
+    .decay_ms = PAGE_HEAP_DECAY_MS_DEFAULT,
+    .dirty_max = PAGE_HEAP_DIRTY_MAX_DEFAULT,
+    .background_thread = true,
+    .stats_interval_ms = 0,
+    .stats_fd = 2,
+    .stats_print = false,
+    .stats_socket = false,
+    .stats_sample = false,
+    .prof = false,
+    .lg_prof_sample = 19,
+    .prof_prefix = "tide",
+    .lg_prof_interval = -1,
+    .prof_interval_ms = 0,
+    .prof_gdump = false,
+    .prof_final = true,
+    .prof_format = PROF_FORMAT_HEAP_V2,
+    .prof_leak = false,
+    .leak_check = false,
+    /* hardened build (libtidemalloc-secure.so) only */
+    .secure_sample = 5000,
+    .secure_slots = 64,
+};
+
+/* A program may define this to configure tidemalloc without the environment. */
+extern const char *tide_conf __attribute__((weak));
+
+enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_COUNT, OPT_LG, OPT_LG_OR_OFF, OPT_PATH, OPT_FORMAT };
+
+typedef struct opt_desc {
+    const char *name;
+    enum opt_type type;
+    size_t offset;
+} opt_desc_t;
+
+static const opt_desc_t opt_table[] = {
+    { "decay_ms", OPT_MS, offsetof(options_t, decay_ms) },
+    { "dirty_max", OPT_BYTES, offsetof(options_t, dirty_max) },
+    { "background_thread", OPT_BOOL, offsetof(options_t, background_thread) },
+    { "stats_interval_ms", OPT_MS, offsetof(options_t, stats_interval_ms) },
+    { "stats_fd", OPT_FD, offsetof(options_t, stats_fd) },
+    { "stats_print", OPT_BOOL, offsetof(options_t, stats_print) },
+    { "stats_socket", OPT_BOOL, offsetof(options_t, stats_socket) },
+    { "stats_sample", OPT_BOOL, offsetof(options_t, stats_sample) },
+    { "prof", OPT_BOOL, offsetof(options_t, prof) },
+    { "lg_prof_sample", OPT_LG, offsetof(options_t, lg_prof_sample) },
+    { "prof_prefix", OPT_PATH, offsetof(options_t, prof_prefix) },
+    { "lg_prof_interval", OPT_LG_OR_OFF, offsetof(options_t, lg_prof_interval) },
+    { "prof_interval_ms", OPT_MS, offsetof(options_t, prof_interval_ms) },
+    { "prof_gdump", OPT_BOOL, offsetof(options_t, prof_gdump) },
+    { "prof_final", OPT_BOOL, offsetof(options_t, prof_final) },
+    { "prof_format", OPT_FORMAT, offsetof(options_t, prof_format) },
+    { "prof_leak", OPT_BOOL, offsetof(options_t, prof_leak) },
+    { "leak_check", OPT_BOOL, offsetof(options_t, leak_check) },
+    /* hardened build only; accepted (and ignored) by the default build */
+    { "secure_sample", OPT_COUNT, offsetof(options_t, secure_sample) },
+    { "secure_slots", OPT_COUNT, offsetof(options_t, secure_slots) },
+};
+
+/* "heap_v2+pprof+folded": the formats each dump is written in. */
+static bool parse_formats(const char *v, size_t vn, uint64_t *out)
+{
+    static const struct { const char *name; uint64_t bit; } names[] = {
+        { "heap_v2", PROF_FORMAT_HEAP_V2 },
+        { "pprof", PROF_FORMAT_PPROF },
+        { "folded", PROF_FORMAT_FOLDED },
+    };
+    uint64_t bits = 0;
+    size_t i = 0;
+    while (i < vn) {
+        size_t j = i;
+        while (j < vn && v[j] != '+')
+            j++;
+        size_t k = 0;
+        while (k < sizeof names / sizeof names[0] &&
+               !(strlen(names[k].name) == j - i && memcmp(names[k].name, v + i, j - i) == 0))
+            k++;
+        if (k == sizeof names / sizeof names[0])
+            return false;
+        bits |= names[k].bit;
+        i = j + 1;
+    }
+    if (!bits)
+        return false;
+    *out = bits;
+    return true;
+}
+
+static bool parse_uint(const char *s, size_t n, uint64_t *out, bool allow_suffix)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    if (n == 0)
+        return false;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (i == 0)
+        return false;
+    if (i < n) {
+        if (!allow_suffix || i + 1 != n)
+            return false;
+        unsigned shift;
+        switch (s[i]) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: return false;
+        }
+        if (v > (UINT64_MAX >> shift))
+            return false;
+        v <<= shift;
+    }
+    *out = v;
+    return true;
+}
+
+static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_t vn)
+{
+    char *field = (char *)o + d->offset;
+    uint64_t x;
+    switch (d->type) {
+    case OPT_BOOL:
+        if (vn == 4 && memcmp(v, "true", 4) == 0)
+            *(bool *)field = true;
+        else if (vn == 5 && memcmp(v, "false", 5) == 0)
+            *(bool *)field = false;
+        else
+            return "expected true or false";
+        return NULL;
+    case OPT_MS:
+        if (!parse_uint(v, vn, &x, false))
+            return "expected a whole number of milliseconds";
+        *(uint64_t *)field = x;
+        return NULL;
+    case OPT_FD:
+        if (!parse_uint(v, vn, &x, false) || x > INT32_MAX)
+            return "expected a file descriptor number";
+        *(int64_t *)field = (int64_t)x;
+        return NULL;
+    case OPT_COUNT:
+        if (!parse_uint(v, vn, &x, false) || x > UINT32_MAX)
+            return "expected a whole number";
+        *(uint64_t *)field = x;
+        return NULL;
+    case OPT_BYTES:
+        if (!parse_uint(v, vn, &x, true))
+            return "expected a byte count, optionally with K, M or G";
+        *(size_t *)field = (size_t)x;
+        return NULL;
+    case OPT_LG:
+        if (!parse_uint(v, vn, &x, false) || x > 40)
+            return "expected a power of two exponent from 0 to 40";
+        *(uint64_t *)field = x;
+        return NULL;
+    case OPT_LG_OR_OFF:
+        if (vn == 2 && memcmp(v, "-1", 2) == 0) {
+            *(int64_t *)field = -1;
+            return NULL;
+        }
+        if (!parse_uint(v, vn, &x, false) || x > 62)
+            return "expected -1 (off) or a power of two exponent from 0 to 62";
+        *(int64_t *)field = (int64_t)x;
+        return NULL;
+    case OPT_PATH:
+        if (vn == 0 || vn >= sizeof options.prof_prefix)
+            return "expected a path of 1 to 255 characters";
+        memcpy(field, v, vn);
+        field[vn] = 0;
+        return NULL;
+    case OPT_FORMAT:
+        if (!parse_formats(v, vn, &x))
+            return "expected formats joined by '+': heap_v2, pprof, folded";
+        *(uint64_t *)field = x;
+        return NULL;
+    }
+    return "unknown type";
+}
+
+static const opt_desc_t *find_option(const char *key, size_t n)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
+        if (strlen(opt_table[i].name) == n && memcmp(opt_table[i].name, key, n) == 0)
+            return &opt_table[i];
+    return NULL;
+}
+
+const char *config_set_one(options_t *o, const char *key, const char *value)
+{
+    const opt_desc_t *d = find_option(key, strlen(key));
+    return d ? apply(o, d, value, strlen(value)) : "unknown option";
+}
+
+int config_parse(options_t *o, const char *text, const char *source)
+{
+    int bad = 0;
+    const char *p = text;
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (len == 0) {
+            /* tolerate empty items such as a trailing comma */
+        } else if (!colon) {
+            report_config_error(source, p, len, "expected key:value");
+            bad++;
+        } else {
+            size_t kn = (size_t)(colon - p);
+            const opt_desc_t *d = find_option(p, kn);
+            const char *why = d ? apply(o, d, colon + 1, len - kn - 1) : "unknown option";
+            if (why) {
+                report_config_error(source, p, len, why);
+                bad++;
+            }
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return bad;
+}
+
+void config_init(void)
+{
+    /* Once: later changes come from tide_config_set. Racing threads parse
+     * the same text into the same values. */
+    static bool parsed;
+    if (__atomic_load_n(&parsed, __ATOMIC_ACQUIRE))
+        return;
+    if (&tide_conf != NULL && tide_conf != NULL)
+        config_parse(&options, tide_conf, "tide_conf");
+    const char *env = secure_getenv("TIDE_CONF");
+    if (env)
+        config_parse(&options, env, "TIDE_CONF");
+    __atomic_store_n(&parsed, true, __ATOMIC_RELEASE);
+}
+
+static pthread_mutex_t prefix_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void config_publish(const options_t *next)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+        const opt_desc_t *d = &opt_table[i];
+        char *to = (char *)&options + d->offset;
+        const char *from = (const char *)next + d->offset;
+        switch (d->type) {
+        case OPT_BOOL:
+            __atomic_store_n((bool *)to, *(const bool *)from, __ATOMIC_RELAXED);
+            break;
+        case OPT_PATH:
+            pthread_mutex_lock(&prefix_lock);
+            memcpy(to, from, sizeof options.prof_prefix);
+            pthread_mutex_unlock(&prefix_lock);
+            break;
+        default: /* every other type is a 64-bit field */
+            __atomic_store_n((uint64_t *)to, *(const uint64_t *)from, __ATOMIC_RELAXED);
+            break;
+        }
+    }
+}
+
+void config_prefix(char *out, size_t cap)
+{
+    pthread_mutex_lock(&prefix_lock);
+    size_t n = strnlen(options.prof_prefix, sizeof options.prof_prefix);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, options.prof_prefix, n);
+    out[n] = 0;
+    pthread_mutex_unlock(&prefix_lock);
+}

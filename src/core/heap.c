@@ -1,0 +1,185 @@
+#include "heap.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "large.h"
+#include "pagemap.h"
+#include "meta.h"
+#include "slab.h"
+
+#define EMPTY_SLOTS                                                   \
+    .direct = { [0 ... SC_DIRECT_COUNT - 1] = &span_none },           \
+    .cur = { [0 ... SC_COUNT - 1] = &span_none },                     \
+    .state = HEAP_STATIC, .key = HEAP_KEY_UNOWNED
+
+heap_t heap_empty = { EMPTY_SLOTS };
+heap_t heap_exited = { EMPTY_SLOTS };
+
+__thread heap_t *tls_heap = &heap_empty;
+
+static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static heap_t *all_heaps;     /* every heap ever made (they are never freed) */
+static heap_t *orphans;
+static size_t active_count, orphan_count;
+
+/* Threads past their exit hook share this one, under a lock. */
+static pthread_mutex_t exited_lock = PTHREAD_MUTEX_INITIALIZER;
+static heap_t *exited_shared;
+
+static pthread_key_t exit_key;
+static bool exit_key_ready;
+
+static void heap_reset(heap_t *h)
+{
+    memset(h, 0, sizeof *h);
+    for (unsigned i = 0; i < SC_DIRECT_COUNT; i++)
+        h->direct[i] = &span_none;
+    for (unsigned i = 0; i < SC_COUNT; i++)
+        h->cur[i] = &span_none;
+}
+
+static heap_t *heap_new_locked(void)
+{
+    heap_t *h = meta_alloc(sizeof *h);
+    if (!h)
+        return NULL;
+    heap_reset(h);
+    h->next_all = all_heaps;
+    all_heaps = h;
+    return h;
+}
+
+static void thread_exit_hook(void *arg)
+{
+    heap_t *h = arg;
+    if (h != tls_heap || h->state != HEAP_ACTIVE)
+        return;
+    slab_detach_all(h);
+    /* Before it can be adopted: this thread's later frees (other keys'
+     * destructors), and a new thread that reuses its thread pointer, must
+     * not pass the owner test on these slabs. */
+    slab_rekey(h, HEAP_KEY_UNOWNED);
+    tls_heap = &heap_exited;
+    pthread_mutex_lock(&heaps_lock);
+    /* Atomic: other threads' remote frees read it (slab_free_slow). */
+    __atomic_store_n(&h->state, HEAP_ORPHAN, __ATOMIC_RELAXED);
+    h->next_orphan = orphans;
+    orphans = h;
+    active_count--;
+    orphan_count++;
+    pthread_mutex_unlock(&heaps_lock);
+}
+
+heap_t *heap_thread_init(void)
+{
+    if (tls_heap != &heap_empty)
+        return tls_heap;
+    pthread_mutex_lock(&heaps_lock);
+    heap_t *h = orphans;
+    if (h) {
+        orphans = h->next_orphan;
+        orphan_count--;
+    } else {
+        h = heap_new_locked();
+    }
+    if (h) {
+        __atomic_store_n(&h->state, HEAP_ACTIVE, __ATOMIC_RELAXED);
+        active_count++;
+    }
+    pthread_mutex_unlock(&heaps_lock);
+    if (!h)
+        return NULL;
+    slab_rekey(h, thread_key());
+    tls_heap = h;
+    if (__atomic_load_n(&exit_key_ready, __ATOMIC_ACQUIRE))
+        h->exit_hooked = pthread_setspecific(exit_key, h) == 0;
+    return h;
+}
+
+void heap_setup_exit_hook(void)
+{
+    if (exit_key_ready)
+        return;
+    if (pthread_key_create(&exit_key, thread_exit_hook) != 0)
+        return;
+    __atomic_store_n(&exit_key_ready, true, __ATOMIC_RELEASE);
+    if (tls_heap->state == HEAP_ACTIVE)
+        tls_heap->exit_hooked = pthread_setspecific(exit_key, tls_heap) == 0;
+}
+
+void heap_hook_exit_late(heap_t *h)
+{
+    if (h->state == HEAP_ACTIVE && h == tls_heap &&
+        __atomic_load_n(&exit_key_ready, __ATOMIC_ACQUIRE))
+        h->exit_hooked = pthread_setspecific(exit_key, h) == 0;
+}
+
+void *heap_exited_alloc(size_t size, size_t align)
+{
+    pthread_mutex_lock(&exited_lock);
+    if (!exited_shared) {
+        pthread_mutex_lock(&heaps_lock);
+        exited_shared = heap_new_locked();
+        if (exited_shared) {
+            exited_shared->state = HEAP_ACTIVE;
+            exited_shared->key = HEAP_KEY_UNOWNED; /* shared: never the fast path */
+        }
+        pthread_mutex_unlock(&heaps_lock);
+    }
+    void *p = NULL;
+    if (exited_shared) {
+        if (size <= SC_SMALL_MAX && align <= 16) {
+            unsigned cls = sc_of_size(size);
+            p = slab_alloc(exited_shared, cls);
+            if (p == SLAB_SAMPLE) /* not sampled: rare, and under a lock */
+                p = slab_alloc_unsampled(exited_shared, cls);
+        } else
+            p = large_alloc(size, align, false);
+    }
+    pthread_mutex_unlock(&exited_lock);
+    return p;
+}
+
+void heap_collect_orphans(void)
+{
+    if (pthread_mutex_trylock(&heaps_lock) != 0)
+        return;
+    for (heap_t *h = orphans; h; h = h->next_orphan)
+        slab_collect_pending(h);
+    pthread_mutex_unlock(&heaps_lock);
+    /* The shared heap of exited threads has no owner to collect for it. */
+    if (exited_shared && pthread_mutex_trylock(&exited_lock) == 0) {
+        slab_collect_pending(exited_shared);
+        pthread_mutex_unlock(&exited_lock);
+    }
+}
+
+size_t heap_count_active(void) { return __atomic_load_n(&active_count, __ATOMIC_RELAXED); }
+size_t heap_count_orphans(void) { return __atomic_load_n(&orphan_count, __ATOMIC_RELAXED); }
+
+void heap_fork_prepare(void)
+{
+    pthread_mutex_lock(&exited_lock);
+    pthread_mutex_lock(&heaps_lock);
+}
+
+void heap_fork_parent(void)
+{
+    pthread_mutex_unlock(&heaps_lock);
+    pthread_mutex_unlock(&exited_lock);
+}
+
+void heap_fork_child(void)
+{
+    pthread_mutex_init(&heaps_lock, NULL);
+    pthread_mutex_init(&exited_lock, NULL);
+    /* Other threads' heaps may have been mid-update when the fork happened:
+     * never touch them again. Their memory stays with the child as is. */
+    for (heap_t *h = all_heaps; h; h = h->next_all) {
+        if (h->state == HEAP_ACTIVE && h != tls_heap && h != exited_shared) {
+            __atomic_store_n(&h->state, HEAP_QUARANTINED, __ATOMIC_RELAXED);
+            active_count--;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+/* span — a free that the fast path could not finish, sent on by what the
+ * span is used for.
+ *
+ * Invariant: every pointer that reaches free_slow is either the start of a
+ * block tidemalloc handed out and has not taken back, or it is reported
+ * (interior, foreign, freed twice) and the program stops; nothing is ever
+ * pushed onto a list unchecked. The span invariants are in span.h.
+ */
+#include "span.h"
+
+#include "heap.h"
+#include "large.h"
+#include "platform/report.h"
+#include "slab.h"
+
+void free_slow(void *p, span_t *s, const char *call)
+{
+    switch (s->kind) {
+    case SPAN_SMALL:
+        slab_free_slow(heap_get(), s, p, call);
+        return;
+    case SPAN_LARGE:
+    case SPAN_HUGE:
+        large_free(s, p, call);
+        return;
+    default:
+        if (p != NULL)
+            report_misuse(call, p, "pointer was not allocated by tidemalloc, or was already freed");
+    }
+}

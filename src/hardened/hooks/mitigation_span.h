@@ -1,0 +1,19 @@
+/* mitigation_span (hardened build) — the descriptor fields and the encoded,
+ * checked free-list links of the hardened build; the empty defaults are in
+ * src/core/hooks/mitigation_span.h.
+ */
+#ifndef TIDE_MITIGATION_SPAN_H
+#define TIDE_MITIGATION_SPAN_H
+
+/* On the line malloc and free touch anyway: a slab's per-block state,
+ * requested size + 1 (0 = free). */
+#define SPAN_MITIGATION_HOT_FIELDS uint16_t *sec_state;
+/* sec_size: a large or huge block's requested size (a slab: its guard is
+ * in place); sec_guarded: a large run's guard page is protected. */
+#define SPAN_MITIGATION_FIELDS \
+    size_t sec_size;           \
+    uint8_t sec_guarded;
+
+#include "hardened/secure_list.h"
+
+#endif

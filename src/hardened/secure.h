@@ -1,0 +1,117 @@
+/* secure — the hardened build (TIDE_SECURE=1, build/libtidemalloc-secure.so).
+ *
+ * Per block of a slab, the requested size is kept outside the slab
+ * (span.sec_state: size + 1, 0 = free). That gives exact double-free
+ * detection, the size for free_sized / sized delete checks, and the end of
+ * the requested bytes: the slack after them is filled with a canary at
+ * malloc and checked at free. Slabs and large blocks end in a guard page;
+ * slots are carved in random order; free-list links are encoded
+ * (secure_list.h). A sampled allocation goes to the guarded pool
+ * (guarded.c). Every detection is one line through report_heap_misuse.
+ */
+#ifndef TIDE_SECURE_H
+#define TIDE_SECURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/span.h"
+
+#pragma GCC visibility push(hidden)
+
+/* secure.c */
+void secure_init(void); /* key, canary, fault handler: idempotent */
+span_t *secure_slab_alloc(size_t npages);
+span_t *secure_large_take(size_t npages, size_t align_pages); /* a kept guarded run, or a new one */
+void secure_trim(void); /* release the kept slabs and large runs */
+bool secure_slab_init(span_t *s);
+bool secure_slab_release(span_t *s);
+void secure_carve(span_t *s, char *first, uint32_t n);
+void secure_on_alloc(void *p, size_t size);
+void secure_free(void *p, size_t size, size_t align, const char *call);
+size_t secure_usable_size(const void *p, const char *call);
+void *secure_realloc(void *p, size_t size);
+const char *secure_freed_kind(const char *call); /* "double free" or "use after free" */
+extern uint8_t secure_canary;
+extern uint64_t secure_canary8; /* the canary byte, eight times */
+
+/* The block index of p in slab s (p - start is below 2^32). */
+static inline uint32_t secure_block_index(const span_t *s, const void *p)
+{
+    uint64_t off = (uint64_t)((const char *)p - s->start);
+    return (uint32_t)(((unsigned __int128)off * s->div_magic) >> 64);
+}
+
+/* The slack canary: the bytes from the requested end up to the next
+ * multiple of 8 (1 to 8 bytes; none when there is no slack), filled and
+ * checked as the one aligned word that holds them. Every linear overflow,
+ * of any length, writes the first of them. Aligned, because an unaligned
+ * word splits a cache line one time in eight and a page now and then:
+ * measured on alloc-churn, an unaligned word canary cost twice as much
+ * CPU time as a one-byte one. Blocks start on a multiple of 16 and end on
+ * one of 8 (slab block sizes are multiples of 16, large blocks end on a
+ * page), so the word never leaves the block. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SECURE_CANARY_MASK(c) (~(uint64_t)0 << (8 * ((uintptr_t)(c) & 7)))
+#else
+#define SECURE_CANARY_MASK(c) (~(uint64_t)0 >> (8 * ((uintptr_t)(c) & 7)))
+#endif
+
+static inline char *secure_canary_word_at(const char *c)
+{
+    return (char *)((uintptr_t)c & ~(uintptr_t)7);
+}
+
+/* TIDE_SECURE_NO_CANARY (and TIDE_SECURE_NO_SHUFFLE in secure.c) leave one
+ * mitigation out, to measure what it costs (docs/SECURITY.md, Cost); the
+ * hardened build never defines them. */
+#ifdef TIDE_SECURE_NO_CANARY
+#define SECURE_CANARY_ON 0
+#else
+#define SECURE_CANARY_ON 1
+#endif
+
+/* A fresh block: the bytes before c in the word are not the program's yet. */
+static inline void secure_canary_fill(char *c, size_t slack)
+{
+    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
+        return;
+    uint64_t w = secure_canary8;
+    __builtin_memcpy(secure_canary_word_at(c), &w, 8);
+}
+
+/* A block whose bytes before c are the program's (calloc, realloc). */
+static inline void secure_canary_fill_keep(char *c, size_t slack)
+{
+    if (slack == 0 || !SECURE_CANARY_ON)
+        return;
+    uint64_t w, mask = SECURE_CANARY_MASK(c);
+    __builtin_memcpy(&w, secure_canary_word_at(c), 8);
+    w = (w & ~mask) | (secure_canary8 & mask);
+    __builtin_memcpy(secure_canary_word_at(c), &w, 8);
+}
+
+static inline bool secure_canary_intact(const char *c, size_t slack)
+{
+    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
+        return true;
+    uint64_t w;
+    __builtin_memcpy(&w, secure_canary_word_at(c), 8);
+    return ((w ^ secure_canary8) & SECURE_CANARY_MASK(c)) == 0;
+}
+
+/* guarded.c: sampled allocations, each alone in a page against a guard page
+ * and made inaccessible when freed (in the spirit of GWP-ASan). */
+extern __thread int32_t secure_countdown;
+void *guarded_maybe_alloc(size_t size, size_t align, bool zero);
+bool guarded_owns(const void *p);
+void guarded_free(void *p, size_t size, size_t align, const char *call);
+size_t guarded_usable_size(const void *p, const char *call);
+/* The SIGSEGV handler's view: a report for a fault at addr if the pool
+ * explains it (returns only if it does not). */
+void guarded_explain_fault(const void *addr);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,467 @@
+/* prof_pprof — the profile as a gzipped pprof profile.proto, the format of
+ * Go's heap profiles, which `go tool pprof` and continuous profilers read.
+ *
+ * Sample types, in the order Go's heap profiles use: alloc_objects/count,
+ * alloc_space/bytes, inuse_objects/count, inuse_space/bytes (the default),
+ * filled with the rows' unbiased estimates; period space/bytes = the mean
+ * sampling interval. Mappings are the executable mappings of
+ * /proc/self/maps (the program's own first), with GNU build ids where the
+ * loaded object has one. One Location per distinct pc, at pc - 1: the rows
+ * hold return addresses, and pc - 1 lies inside the call instruction, so a
+ * call that ends its function is not charged to the next one. No Function
+ * or Line: pprof symbolizes from the mapped files.
+ *
+ * Runs inside the allocator: no malloc. Every top-level field is streamed
+ * straight into the gzip writer (a message's top level has no length);
+ * each sub-message is built in a small scratch buffer first. */
+#define _GNU_SOURCE
+#include "prof.h"
+#include "prof_snap.h"
+#include "gzip.h"
+#include "platform/os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "64-bit pcs");
+
+/* ---- protobuf wire format ---------------------------------------------- */
+
+enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
+
+static size_t varint(uint8_t *b, uint64_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        b[i++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b[i++] = (uint8_t)v;
+    return i;
+}
+
+/* A sub-message under construction. */
+typedef struct msg {
+    uint8_t *b;
+    size_t n, cap;
+} msg_t;
+
+static void msg_varint(msg_t *m, unsigned field, uint64_t v)
+{
+    if (m->cap - m->n < 20)
+        return; /* sized by the caller; cannot happen */
+    m->n += varint(m->b + m->n, (uint64_t)field << 3 | WIRE_VARINT);
+    m->n += varint(m->b + m->n, v);
+}
+
+/* Top-level fields, into the gzip stream. */
+static void top_varint(gzip_writer_t *g, unsigned field, uint64_t v)
+{
+    uint8_t b[20];
+    size_t n = varint(b, (uint64_t)field << 3 | WIRE_VARINT);
+    n += varint(b + n, v);
+    gzip_write(g, b, n);
+}
+
+static void top_bytes(gzip_writer_t *g, unsigned field, const void *p, size_t len)
+{
+    uint8_t b[20];
+    size_t n = varint(b, (uint64_t)field << 3 | WIRE_LEN);
+    n += varint(b + n, len);
+    gzip_write(g, b, n);
+    gzip_write(g, p, len);
+}
+
+/* Profile field numbers (profile.proto). */
+enum {
+    P_SAMPLE_TYPE = 1, P_SAMPLE = 2, P_MAPPING = 3, P_LOCATION = 4,
+    P_STRING_TABLE = 6, P_TIME_NANOS = 9, P_PERIOD_TYPE = 11, P_PERIOD = 12,
+    P_DEFAULT_SAMPLE_TYPE = 14,
+};
+
+/* ---- strings ----------------------------------------------------------- */
+
+/* The fixed part of the string table; index 0 must be "". */
+enum {
+    S_EMPTY, S_ALLOC_OBJECTS, S_COUNT, S_ALLOC_SPACE, S_BYTES,
+    S_INUSE_OBJECTS, S_INUSE_SPACE, S_SPACE, S_FIXED
+};
+static const char *const fixed_strings[S_FIXED] = {
+    "", "alloc_objects", "count", "alloc_space", "bytes",
+    "inuse_objects", "inuse_space", "space",
+};
+
+/* ---- mappings ---------------------------------------------------------- */
+
+#define BUILD_ID_MAX 64
+
+typedef struct mapping {
+    uint64_t start, limit, offset;
+    size_t name_off, name_len; /* in the names scratch */
+    uint64_t id;
+    uint64_t name_str, build_id_str; /* string table indices (0: none) */
+    uint8_t build_id[BUILD_ID_MAX];
+    size_t build_id_len;
+    bool is_exe;
+} mapping_t;
+
+typedef struct maps {
+    scratch_t v;     /* mapping_t[], in address order */
+    scratch_t names; /* file names, back to back */
+    size_t n;
+} maps_t;
+
+static bool parse_hex(const char **s, const char *end, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    int digits = 0;
+    for (; p < end; p++, digits++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else
+            break;
+        v = v << 4 | (uint64_t)d;
+    }
+    *s = p;
+    *out = v;
+    return digits > 0;
+}
+
+/* One line of /proc/self/maps: "start-limit perms offset dev inode path". */
+static void maps_line(maps_t *m, const char *s, const char *end, const char *exe, size_t exe_len)
+{
+    mapping_t mp;
+    memset(&mp, 0, sizeof mp);
+    if (!parse_hex(&s, end, &mp.start) || s == end || *s++ != '-' ||
+        !parse_hex(&s, end, &mp.limit) || end - s < 6 || *s++ != ' ')
+        return;
+    const char *perms = s;
+    s += 5;
+    if (perms[2] != 'x' || !parse_hex(&s, end, &mp.offset))
+        return;
+    for (int field = 0; field < 2; field++) { /* dev, inode */
+        while (s < end && *s == ' ')
+            s++;
+        while (s < end && *s != ' ')
+            s++;
+    }
+    while (s < end && *s == ' ')
+        s++;
+    if (s == end || *s == '[') /* anonymous, [vdso], [vsyscall] */
+        return;
+    mp.name_off = m->names.n;
+    mp.name_len = (size_t)(end - s);
+    mp.is_exe = exe_len == mp.name_len && memcmp(s, exe, exe_len) == 0;
+    if (!scratch_put(&m->names, s, mp.name_len) || !scratch_put(&m->v, &mp, sizeof mp))
+        return;
+    m->n++;
+}
+
+static bool maps_read(maps_t *m, char *line, size_t line_cap, char *exe, size_t exe_cap)
+{
+    ssize_t exe_len = readlink("/proc/self/exe", exe, exe_cap);
+    if (exe_len < 0)
+        exe_len = 0;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    size_t len = 0;
+    bool skipping = false; /* the rest of a line too long for the buffer */
+    for (;;) {
+        ssize_t r = read(fd, line + len, line_cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        size_t start = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (line[i] != '\n')
+                continue;
+            if (!skipping)
+                maps_line(m, line + start, line + i, exe, (size_t)exe_len);
+            skipping = false;
+            start = i + 1;
+        }
+        memmove(line, line + start, len - start);
+        len -= start;
+        if (len == line_cap) {
+            skipping = true;
+            len = 0;
+        }
+    }
+    close(fd);
+    return !m->v.failed && !m->names.failed;
+}
+
+static mapping_t *maps_at(maps_t *m, size_t i)
+{
+    return (mapping_t *)m->v.p + i;
+}
+
+/* The mapping holding addr, by binary search (maps are in address order). */
+static mapping_t *maps_find(maps_t *m, uint64_t addr)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        mapping_t *mp = maps_at(m, mid);
+        if (addr < mp->start)
+            hi = mid;
+        else if (addr >= mp->limit)
+            lo = mid + 1;
+        else
+            return mp;
+    }
+    return NULL;
+}
+
+/* GNU build ids from the loaded objects' PT_NOTE segments (in memory, so
+ * no file is read). */
+static int build_id_cb(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    maps_t *m = ctx;
+    const uint8_t *id = NULL;
+    size_t id_len = 0;
+    for (int i = 0; i < info->dlpi_phnum && !id; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+        const uint8_t *end = p + ph->p_memsz;
+        while (end - p >= 12) {
+            uint32_t namesz, descsz, type;
+            memcpy(&namesz, p, 4);
+            memcpy(&descsz, p + 4, 4);
+            memcpy(&type, p + 8, 4);
+            size_t name_pad = ((size_t)namesz + 3) & ~(size_t)3;
+            size_t desc_pad = ((size_t)descsz + 3) & ~(size_t)3;
+            if ((size_t)(end - p) - 12 < name_pad + desc_pad)
+                break;
+            if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(p + 12, "GNU", 4) == 0 &&
+                descsz > 0 && descsz <= BUILD_ID_MAX) {
+                id = p + 12 + name_pad;
+                id_len = descsz;
+                break;
+            }
+            p += 12 + name_pad + desc_pad;
+        }
+    }
+    if (!id)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uint64_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        for (size_t k = 0; k < m->n; k++) {
+            mapping_t *mp = maps_at(m, k);
+            if (mp->start >= (lo & ~(uint64_t)(OS_PAGE_SIZE - 1)) && mp->start < hi) {
+                memcpy(mp->build_id, id, id_len);
+                mp->build_id_len = id_len;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- pc -> location id ------------------------------------------------- */
+
+typedef struct loc_slot {
+    uint64_t pc, id; /* id 0: empty */
+} loc_slot_t;
+
+typedef struct loc_table {
+    scratch_t mem;
+    loc_slot_t *slot;
+    size_t mask;
+} loc_table_t;
+
+static bool loc_init(loc_table_t *t, size_t frames)
+{
+    size_t cap = 16;
+    while (cap < 2 * frames)
+        cap *= 2;
+    if (!scratch_room(&t->mem, cap * sizeof(loc_slot_t)))
+        return false;
+    t->slot = (loc_slot_t *)t->mem.p; /* fresh pages read as zero */
+    t->mask = cap - 1;
+    return true;
+}
+
+static loc_slot_t *loc_slot(loc_table_t *t, uint64_t pc)
+{
+    uint64_t h = pc * 0x9e3779b97f4a7c15ull;
+    size_t i = (size_t)(h >> 20) & t->mask;
+    while (t->slot[i].id && t->slot[i].pc != pc)
+        i = (i + 1) & t->mask;
+    return &t->slot[i];
+}
+
+/* ---- the writer -------------------------------------------------------- */
+
+static void put_value_type(gzip_writer_t *g, msg_t *m, unsigned field, uint64_t type, uint64_t unit)
+{
+    m->n = 0;
+    msg_varint(m, 1, type);
+    msg_varint(m, 2, unit);
+    top_bytes(g, field, m->b, m->n);
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+bool prof_write_pprof(int fd)
+{
+    /* Scratch (the writer may run on a helper thread with a small stack):
+     * the gzip block, a line buffer for /proc/self/maps, the program's
+     * path, and one sub-message (a sample: up to PROF_DEPTH_MAX ids and
+     * four values). */
+    enum { LINE_CAP = 8192, EXE_CAP = 4096, MSG_CAP = 4096 };
+    size_t work_size = (GZIP_BUF_SIZE + LINE_CAP + EXE_CAP + MSG_CAP + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1);
+    uint8_t *work = os_reserve(work_size, OS_PAGE_SIZE);
+    if (!work)
+        return false;
+    uint8_t *gzbuf = work;
+    char *line = (char *)work + GZIP_BUF_SIZE;
+    char *exe = line + LINE_CAP;
+    msg_t m = { .b = work + GZIP_BUF_SIZE + LINE_CAP + EXE_CAP, .n = 0, .cap = MSG_CAP };
+
+    gzip_writer_t g;
+    prof_snap_t snap;
+    maps_t maps;
+    loc_table_t locs;
+    memset(&maps, 0, sizeof maps);
+    memset(&locs, 0, sizeof locs);
+    bool ok = prof_snap_take(&snap);
+    ok = ok && maps_read(&maps, line, LINE_CAP, exe, EXE_CAP);
+    if (ok)
+        dl_iterate_phdr(build_id_cb, &maps);
+    ok = ok && loc_init(&locs, snap.frames);
+    if (!ok)
+        goto out;
+
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gzip_begin(&g, fd, gzbuf);
+
+    /* Sample types, as in Go's heap profiles. */
+    put_value_type(&g, &m, P_SAMPLE_TYPE, S_ALLOC_OBJECTS, S_COUNT);
+    put_value_type(&g, &m, P_SAMPLE_TYPE, S_ALLOC_SPACE, S_BYTES);
+    put_value_type(&g, &m, P_SAMPLE_TYPE, S_INUSE_OBJECTS, S_COUNT);
+    put_value_type(&g, &m, P_SAMPLE_TYPE, S_INUSE_SPACE, S_BYTES);
+
+    /* The string table: fixed strings, then each mapping's file name and
+     * build id. Mapping ids: the program's own mappings first (pprof takes
+     * the first mapping for the main binary). */
+    uint64_t nstr = 0;
+    for (; nstr < S_FIXED; nstr++)
+        top_bytes(&g, P_STRING_TABLE, fixed_strings[nstr], strlen(fixed_strings[nstr]));
+    uint64_t next_id = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < maps.n; i++) {
+            mapping_t *mp = maps_at(&maps, i);
+            if (mp->is_exe != (pass == 0))
+                continue;
+            mp->id = next_id++;
+            mp->name_str = nstr++;
+            top_bytes(&g, P_STRING_TABLE, maps.names.p + mp->name_off, mp->name_len);
+            if (mp->build_id_len) {
+                char hex[2 * BUILD_ID_MAX];
+                for (size_t k = 0; k < mp->build_id_len; k++) {
+                    hex[2 * k] = hexdig[mp->build_id[k] >> 4];
+                    hex[2 * k + 1] = hexdig[mp->build_id[k] & 15];
+                }
+                mp->build_id_str = nstr++;
+                top_bytes(&g, P_STRING_TABLE, hex, 2 * mp->build_id_len);
+            }
+        }
+    }
+
+    put_value_type(&g, &m, P_PERIOD_TYPE, S_SPACE, S_BYTES);
+    top_varint(&g, P_PERIOD, prof_sample_bytes());
+    top_varint(&g, P_TIME_NANOS, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+    top_varint(&g, P_DEFAULT_SAMPLE_TYPE, S_INUSE_SPACE);
+
+    /* Mappings, in id order. */
+    for (uint64_t id = 1; id < next_id; id++) {
+        for (size_t i = 0; i < maps.n; i++) {
+            mapping_t *mp = maps_at(&maps, i);
+            if (mp->id != id)
+                continue;
+            m.n = 0;
+            msg_varint(&m, 1, mp->id);
+            msg_varint(&m, 2, mp->start);
+            msg_varint(&m, 3, mp->limit);
+            msg_varint(&m, 4, mp->offset);
+            msg_varint(&m, 5, mp->name_str);
+            if (mp->build_id_str)
+                msg_varint(&m, 6, mp->build_id_str);
+            top_bytes(&g, P_MAPPING, m.b, m.n);
+        }
+    }
+
+    /* Locations: one per distinct pc. */
+    uint64_t nloc = 0;
+    prof_row_t row;
+    size_t pos = 0;
+    while (prof_snap_next(&snap, &pos, &row)) {
+        for (uint32_t i = 0; i < row.depth; i++) {
+            loc_slot_t *s = loc_slot(&locs, row.pc[i]);
+            if (s->id)
+                continue;
+            s->pc = row.pc[i];
+            s->id = ++nloc;
+            uint64_t addr = row.pc[i] ? row.pc[i] - 1 : 0;
+            mapping_t *mp = maps_find(&maps, addr);
+            m.n = 0;
+            msg_varint(&m, 1, s->id);
+            if (mp)
+                msg_varint(&m, 2, mp->id);
+            msg_varint(&m, 3, addr);
+            top_bytes(&g, P_LOCATION, m.b, m.n);
+        }
+    }
+
+    /* Samples: location ids leaf first (packed), then the four values. */
+    pos = 0;
+    while (prof_snap_next(&snap, &pos, &row)) {
+        uint8_t ids[PROF_DEPTH_MAX * 10];
+        size_t ids_len = 0;
+        for (uint32_t i = 0; i < row.depth; i++)
+            ids_len += varint(ids + ids_len, loc_slot(&locs, row.pc[i])->id);
+        uint64_t values[4] = { row.est_accum_objs, row.est_accum_bytes,
+                               row.est_live_objs, row.est_live_bytes };
+        uint8_t vals[4 * 10];
+        size_t vals_len = 0;
+        for (int k = 0; k < 4; k++)
+            vals_len += varint(vals + vals_len, values[k]);
+        m.n = 0;
+        m.n += varint(m.b + m.n, 1 << 3 | WIRE_LEN);
+        m.n += varint(m.b + m.n, ids_len);
+        memcpy(m.b + m.n, ids, ids_len);
+        m.n += ids_len;
+        m.n += varint(m.b + m.n, 2 << 3 | WIRE_LEN);
+        m.n += varint(m.b + m.n, vals_len);
+        memcpy(m.b + m.n, vals, vals_len);
+        m.n += vals_len;
+        top_bytes(&g, P_SAMPLE, m.b, m.n);
+    }
+    ok = gzip_end(&g);
+
+out:
+    prof_snap_free(&snap);
+    scratch_free(&maps.v);
+    scratch_free(&maps.names);
+    scratch_free(&locs.mem);
+    os_release(work, work_size);
+    return ok;
+}

@@ -1,0 +1,116 @@
+#define _GNU_SOURCE
+#include "background.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "core/heap.h"
+#include "platform/os.h"
+#include "core/page_heap.h"
+#include "prof/prof_internal.h"
+#include "stats.h"
+
+static pthread_mutex_t background_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t background_cond;
+static bool cond_ready;
+static bool started;
+static uint64_t wake_seq;
+
+static void *background_main(void *arg)
+{
+    (void)arg;
+    uint64_t next_stats = 0;
+    for (;;) {
+        uint64_t every = OPT(stats_interval_ms); /* may change at run time */
+        if (!every)
+            next_stats = 0;
+        else if (!next_stats)
+            next_stats = os_now_ms() + every;
+        pthread_mutex_lock(&background_lock);
+        uint64_t seen = wake_seq;
+        pthread_mutex_unlock(&background_lock);
+
+        uint64_t next = UINT64_MAX;
+        if (OPT(background_thread)) {
+            heap_collect_orphans();
+            next = page_heap_decay_tick();
+        }
+        if (every) {
+            uint64_t now = os_now_ms();
+            if (now >= next_stats) {
+                stats_write_line((int)OPT(stats_fd));
+                next_stats = now + every;
+            }
+            if (next_stats < next)
+                next = next_stats;
+        }
+        uint64_t next_dump = prof_tick(os_now_ms());
+        if (next_dump < next)
+            next = next_dump;
+
+        pthread_mutex_lock(&background_lock);
+        while (wake_seq == seen) {
+            if (next == UINT64_MAX) {
+                pthread_cond_wait(&background_cond, &background_lock);
+            } else {
+                struct timespec ts = { (time_t)(next / 1000), (long)(next % 1000) * 1000000L + 1000000L };
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                if (pthread_cond_timedwait(&background_cond, &background_lock, &ts) != 0)
+                    break;
+            }
+        }
+        pthread_mutex_unlock(&background_lock);
+    }
+    return NULL;
+}
+
+static void init_cond_locked(void)
+{
+    if (cond_ready)
+        return;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    /* Deadlines come from the coarse monotonic clock, same epoch. */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&background_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    cond_ready = true;
+}
+
+void background_notify(void)
+{
+    if (!OPT(background_thread) && !OPT(stats_interval_ms) && !OPT(prof_interval_ms))
+        return;
+    pthread_mutex_lock(&background_lock);
+    if (started) {
+        wake_seq++;
+        pthread_cond_signal(&background_cond);
+        pthread_mutex_unlock(&background_lock);
+        return;
+    }
+    /* Claim the start, then create the thread unlocked: pthread_create
+     * allocates, and may well free into here. */
+    started = true;
+    init_cond_locked();
+    pthread_mutex_unlock(&background_lock);
+    if (!os_thread_start(background_main, 64 * 1024)) {
+        pthread_mutex_lock(&background_lock);
+        started = false;
+        pthread_mutex_unlock(&background_lock);
+    }
+}
+
+void background_fork_prepare(void) { pthread_mutex_lock(&background_lock); }
+void background_fork_parent(void) { pthread_mutex_unlock(&background_lock); }
+void background_fork_child(void)
+{
+    /* The thread did not survive the fork; start another when needed. */
+    pthread_mutex_init(&background_lock, NULL);
+    started = false;
+    cond_ready = false;
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/page_heap.h"
+#include "platform/os.h"
 #include "platform/report.h"
 
 /* Defaults, and why, are in docs/CONFIG.md. */
@@ -241,7 +242,7 @@ void config_init(void)
         return;
     if (&tide_conf != NULL && tide_conf != NULL)
         config_parse(&options, tide_conf, "tide_conf");
-    const char *env = secure_getenv("TIDE_CONF");
+    const char *env = os_getenv("TIDE_CONF");
     if (env)
         config_parse(&options, env, "TIDE_CONF");
     __atomic_store_n(&parsed, true, __ATOMIC_RELEASE);

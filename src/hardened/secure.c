@@ -77,10 +77,7 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx)
         return;
     }
     /* Default action: returning re-executes the access, which now kills. */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGSEGV, &dfl, NULL);
+    os_signal_default(SIGSEGV);
 }
 
 static void fork_lock(void);
@@ -89,10 +86,9 @@ static void fork_unlock(void);
 static void init_once(void)
 {
     uint64_t key = 0;
-    if (getrandom(&key, sizeof key, GRND_NONBLOCK) != (ssize_t)sizeof key) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        key = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&ts;
+    if (!os_random(&key, sizeof key)) {
+        uint64_t t = os_realtime_ns();
+        key = t * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&t;
     }
     key |= 1; /* never 0: a zeroed word never decodes to NULL */
     secure_list_key = (uintptr_t)key;
@@ -100,12 +96,7 @@ static void init_once(void)
     secure_canary = (uint8_t)(0x80 | ((key >> 32) & 0x7e)) | 1;
     secure_canary8 = secure_canary * 0x0101010101010101ull;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = fault_handler;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &previous_segv);
+    os_signal_install(SIGSEGV, fault_handler, &previous_segv);
     pthread_atfork(fork_lock, fork_unlock, fork_unlock);
 }
 

@@ -2,10 +2,18 @@
 #include "os.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,18 +114,214 @@ uint64_t os_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void os_write_stderr(const char *s, size_t n)
+/* ---- output and files ---- */
+
+bool os_write_all(int fd, const void *buf, size_t n)
 {
+    const char *p = buf;
     while (n > 0) {
-        ssize_t w = write(2, s, n);
-        if (w <= 0) {
-            if (w < 0 && errno == EINTR)
-                continue;
-            return;
+        ssize_t w = write(fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        } else if (w == 0 || errno != EINTR) {
+            return false;
         }
-        s += w;
-        n -= (size_t)w;
     }
+    return true;
+}
+
+long os_read(int fd, void *buf, size_t n)
+{
+    for (;;) {
+        ssize_t r = read(fd, buf, n);
+        if (r >= 0 || errno != EINTR)
+            return (long)r;
+    }
+}
+
+int os_open_read(const char *path)
+{
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int os_open_write(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+bool os_close(int fd)
+{
+    return close(fd) == 0;
+}
+
+void os_unlink(const char *path)
+{
+    unlink(path);
+}
+
+long os_readlink(const char *path, char *buf, size_t cap)
+{
+    return (long)readlink(path, buf, cap);
+}
+
+int os_getpid(void)
+{
+    return (int)getpid();
+}
+
+const char *os_getenv(const char *name)
+{
+    return secure_getenv(name);
+}
+
+uint64_t os_realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- /proc/self/maps ---- */
+
+static const char *parse_hex(const char *p, const char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *start = p;
+    for (; p < end; p++) {
+        unsigned d;
+        if (*p >= '0' && *p <= '9')
+            d = (unsigned)(*p - '0');
+        else if (*p >= 'a' && *p <= 'f')
+            d = (unsigned)(*p - 'a' + 10);
+        else
+            break;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return p > start ? p : NULL;
+}
+
+/* "start-end perms offset dev inode path"; false for a malformed line. */
+static bool parse_mapping(const char *line, const char *end, os_mapping_t *m)
+{
+    uint64_t start, stop;
+    const char *p = parse_hex(line, end, &start);
+    if (!p || p == end || *p++ != '-' || !(p = parse_hex(p, end, &stop)) || end - p < 6 || *p++ != ' ')
+        return false;
+    m->start = (uintptr_t)start;
+    m->end = (uintptr_t)stop;
+    m->readable = p[0] == 'r';
+    m->writable = p[1] == 'w';
+    m->executable = p[2] == 'x';
+    m->private_ = p[3] == 'p';
+    p += 5;
+    if (!(p = parse_hex(p, end, &m->offset)))
+        return false;
+    for (int field = 0; field < 2; field++) { /* dev, inode */
+        while (p < end && *p == ' ')
+            p++;
+        while (p < end && *p != ' ')
+            p++;
+    }
+    while (p < end && *p == ' ')
+        p++;
+    m->path = p;
+    m->path_len = (size_t)(end - p);
+    m->line = line;
+    m->line_len = (size_t)(end - line);
+    return true;
+}
+
+bool os_maps_foreach(char *buf, size_t cap, void (*fn)(void *ctx, const os_mapping_t *m), void *ctx)
+{
+    int fd = os_open_read("/proc/self/maps");
+    if (fd < 0)
+        return false;
+    size_t len = 0;
+    bool skipping = false; /* the rest of a line too long for buf */
+    bool ok = true;
+    for (;;) {
+        long r = os_read(fd, buf + len, cap - len);
+        if (r <= 0) {
+            ok = r == 0;
+            break;
+        }
+        len += (size_t)r;
+        size_t start = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (buf[i] != '\n')
+                continue;
+            os_mapping_t m;
+            if (!skipping && parse_mapping(buf + start, buf + i, &m))
+                fn(ctx, &m);
+            skipping = false;
+            start = i + 1;
+        }
+        memmove(buf, buf + start, len - start);
+        len -= start;
+        if (len == cap) {
+            skipping = true;
+            len = 0;
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+/* ---- sockets ---- */
+
+int os_listen_abstract(const char *name)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    size_t n = strlen(name);
+    if (n > sizeof addr.sun_path - 1)
+        n = sizeof addr.sun_path - 1;
+    memcpy(addr.sun_path + 1, name, n);
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+    if (bind(fd, (struct sockaddr *)&addr, alen) != 0 || listen(fd, 8) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int os_accept(int listen_fd, unsigned timeout_ms)
+{
+    int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+        return -1;
+    struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return c;
+}
+
+/* ---- signals and random numbers ---- */
+
+bool os_signal_install(int sig, void (*handler)(int, siginfo_t *, void *), struct sigaction *previous)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, previous) == 0;
+}
+
+void os_signal_default(int sig)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+}
+
+bool os_random(void *buf, size_t n)
+{
+    return getrandom(buf, n, GRND_NONBLOCK) == (ssize_t)n;
 }
 
 bool os_thread_start(void *(*fn)(void *), size_t stack_bytes)

@@ -1,10 +1,17 @@
-/* os — every system call the allocator makes goes through here.
- * Porting tidemalloc means rewriting os.c. */
+/* os — the platform layer: every system call the allocator makes goes
+ * through here (memory, time, threads, output and files, the process's
+ * maps, sockets, signals, random numbers), so porting tidemalloc means
+ * rewriting os.c. Nothing here allocates with malloc, so every function
+ * may run inside malloc, and the ones marked so inside a signal handler.
+ *
+ * Invariant: a failed call leaves no partial effect behind (a mapping half
+ * made, a descriptor open) and reports failure by its result alone. */
 #ifndef TIDE_OS_H
 #define TIDE_OS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #pragma GCC visibility push(hidden)
@@ -30,8 +37,62 @@ void *os_remap_to(void *p, size_t old_size, size_t new_size, void *dest);
 bool os_protect(void *p, size_t size, bool accessible);
 /* Monotonic milliseconds, cheap (coarse clock). */
 uint64_t os_now_ms(void);
-/* Write to stderr without allocating. */
-void os_write_stderr(const char *s, size_t n);
+/* ---- output and files ---- */
+
+/* All n bytes to fd, through EINTR and short writes; false if the file
+ * took fewer (full disk, closed pipe). Signal-safe. */
+bool os_write_all(int fd, const void *buf, size_t n);
+/* read(2) through EINTR: bytes read, 0 at the end, -1 on error. */
+long os_read(int fd, void *buf, size_t n);
+/* -1 on failure (errno says why); descriptors are close-on-exec. */
+int os_open_read(const char *path);
+int os_open_write(const char *path); /* created or truncated, mode 0644 */
+/* false if the data may not have reached the file (close reported an error). */
+bool os_close(int fd);
+void os_unlink(const char *path);
+/* The target of a symbolic link, not NUL-terminated; -1 on failure. */
+long os_readlink(const char *path, char *buf, size_t cap);
+int os_getpid(void);
+/* The environment variable, NULL when unset or in a set-user-ID program. */
+const char *os_getenv(const char *name);
+/* Wall-clock time, nanoseconds since 1970 (profiles carry it). */
+uint64_t os_realtime_ns(void);
+
+/* ---- the process's mappings: the one reader of /proc/self/maps ---- */
+
+typedef struct os_mapping {
+    uintptr_t start, end;
+    uint64_t offset;
+    bool readable, writable, executable, private_;
+    const char *path; /* "" for anonymous mappings; "[stack]" and the like */
+    size_t path_len;
+    const char *line; /* the whole line as the kernel wrote it, without '\n' */
+    size_t line_len;
+} os_mapping_t;
+
+/* Call fn for each mapping in address order, parsing the file through buf
+ * (cap bytes: lines longer than that are skipped). The strings point into
+ * buf and are valid during the call. false if the file could not be read. */
+bool os_maps_foreach(char *buf, size_t cap, void (*fn)(void *ctx, const os_mapping_t *m), void *ctx);
+
+/* ---- sockets ---- */
+
+/* A listening Unix stream socket at the abstract address "\0name"; -1 on
+ * failure. */
+int os_listen_abstract(const char *name);
+/* The next connection, its reads timing out after timeout_ms; -1 on error. */
+int os_accept(int listen_fd, unsigned timeout_ms);
+
+/* ---- signals and random numbers ---- */
+
+/* Install handler (SA_SIGINFO | SA_ONSTACK | SA_NODEFER) for sig, keeping
+ * the one it replaces in *previous. */
+bool os_signal_install(int sig, void (*handler)(int, siginfo_t *, void *), struct sigaction *previous);
+/* Back to the default action for sig. Signal-safe. */
+void os_signal_default(int sig);
+/* n random bytes from the kernel without blocking; false if it had none
+ * yet (the caller mixes in something weaker). */
+bool os_random(void *buf, size_t n);
 
 /* Start a detached helper thread with a small stack and every signal
  * blocked (a helper must never take a signal meant for the program). */

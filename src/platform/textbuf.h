@@ -3,11 +3,11 @@
 #ifndef TIDE_TEXTBUF_H
 #define TIDE_TEXTBUF_H
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "os.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -20,14 +20,8 @@ typedef struct textbuf {
 
 static inline void tb_flush(textbuf_t *t)
 {
-    size_t done = 0;
-    while (done < t->n && !t->failed) {
-        ssize_t w = write(t->fd, t->buf + done, t->n - done);
-        if (w > 0)
-            done += (size_t)w;
-        else if (w == 0 || errno != EINTR)
-            t->failed = 1;
-    }
+    if (!t->failed && !os_write_all(t->fd, t->buf, t->n))
+        t->failed = 1;
     t->n = 0;
 }
 

@@ -1,9 +1,9 @@
 /* gzip — stored deflate blocks, CRC-32, the gzip header and trailer. */
 #include "gzip.h"
+#include "platform/os.h"
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 static void crc_table_fill(uint32_t t[256])
 {
@@ -31,15 +31,8 @@ uint32_t gzip_crc32(uint32_t crc, const void *p, size_t n)
 
 static void put_all(gzip_writer_t *g, const uint8_t *p, size_t n)
 {
-    while (n > 0 && !g->failed) {
-        ssize_t w = write(g->fd, p, n);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        } else if (w == 0 || errno != EINTR) {
-            g->failed = true;
-        }
-    }
+    if (!g->failed && !os_write_all(g->fd, p, n))
+        g->failed = true;
 }
 
 static void put_le32(uint8_t *b, uint32_t v)

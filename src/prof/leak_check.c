@@ -15,9 +15,7 @@
  * registers spilled onto it; the allocator's own memory is skipped.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/meta.h"
 #include "platform/os.h"
@@ -134,48 +132,28 @@ static bool skipped(const scan_t *sc, uintptr_t page)
     return find(sc, page, &exact) != NULL; /* a huge block's own mapping */
 }
 
-static uintptr_t parse_hex(const char **p)
-{
-    uintptr_t v = 0;
-    for (;; (*p)++) {
-        char c = **p;
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
-        if (d == 16)
-            return v;
-        v = v * 16 + d;
-    }
-}
+typedef struct roots {
+    scan_t *sc;
+    uintptr_t sp;
+} roots_t;
 
 /* Every writable private mapping, page by page, minus the allocator's. */
-static void scan_roots(scan_t *sc, char *maps, size_t len, uintptr_t sp)
+static void scan_mapping(void *ctx, const os_mapping_t *m)
 {
-    char *line = maps, *end = maps + len;
-    while (line < end) {
-        char *nl = memchr(line, '\n', (size_t)(end - line));
-        if (!nl)
-            nl = end;
-        *nl = 0;
-        const char *p = line;
-        uintptr_t lo = parse_hex(&p);
-        p++;
-        uintptr_t hi = parse_hex(&p);
-        p++;
-        bool rw_private = p[0] == 'r' && p[1] == 'w' && p[3] == 'p';
-        const char *path = strchr(p, '/');
-        bool device = path && strncmp(path, "/dev/", 5) == 0;
-        if (rw_private && !device) {
-            if (sp >= lo && sp < hi)
-                lo = sp & ~(uintptr_t)7; /* below sp is dead stack */
-            for (uintptr_t pg = lo; pg < hi;) {
-                uintptr_t next = (pg & ~(OS_PAGE_SIZE - 1)) + OS_PAGE_SIZE;
-                if (next > hi)
-                    next = hi;
-                if (!skipped(sc, pg & ~(OS_PAGE_SIZE - 1)))
-                    scan_range(sc, pg, next, false);
-                pg = next;
-            }
-        }
-        line = nl + 1;
+    roots_t *r = ctx;
+    bool device = m->path_len >= 5 && memcmp(m->path, "/dev/", 5) == 0;
+    if (!m->readable || !m->writable || !m->private_ || device)
+        return;
+    uintptr_t lo = m->start, hi = m->end;
+    if (r->sp >= lo && r->sp < hi)
+        lo = r->sp & ~(uintptr_t)7; /* below sp is dead stack */
+    for (uintptr_t pg = lo; pg < hi;) {
+        uintptr_t next = (pg & ~(OS_PAGE_SIZE - 1)) + OS_PAGE_SIZE;
+        if (next > hi)
+            next = hi;
+        if (!skipped(r->sc, pg & ~(OS_PAGE_SIZE - 1)))
+            scan_range(r->sc, pg, next, false);
+        pg = next;
     }
 }
 
@@ -214,7 +192,7 @@ void leak_check_run(int fd)
     size_t n = 0;
     for (prof_sample_t *r = prof_live_samples; r; r = r->next)
         n++;
-    size_t maps_cap = (size_t)8 << 20;
+    size_t maps_cap = (size_t)64 << 10; /* a line buffer for the maps reader */
     size_t arrays = ((2 * n * sizeof(void *)) + OS_PAGE_SIZE) & ~(OS_PAGE_SIZE - 1);
     char *scratch = os_reserve(arrays + maps_cap, OS_PAGE_SIZE);
     if (!scratch) {
@@ -238,14 +216,6 @@ void leak_check_run(int fd)
     sc.nskip = 2;
 
     char *maps = scratch + arrays;
-    size_t len = 0;
-    int mfd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (mfd >= 0) {
-        ssize_t k;
-        while (len < maps_cap - 1 && (k = read(mfd, maps + len, maps_cap - 1 - len)) > 0)
-            len += (size_t)k;
-        close(mfd);
-    }
 
     /* Registers onto the stack, then everything from here up is live. */
     __builtin_unwind_init();
@@ -257,7 +227,8 @@ void leak_check_run(int fd)
 #else
     sp = (uintptr_t)__builtin_frame_address(0) - 4096;
 #endif
-    scan_roots(&sc, maps, len, sp);
+    roots_t roots = { .sc = &sc, .sp = sp };
+    os_maps_foreach(maps, maps_cap, scan_mapping, &roots);
     drain(&sc, false);
     /* Phase 2: through interior pointers, from everything reachable. */
     for (i = 0; i < n; i++) {

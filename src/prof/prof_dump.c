@@ -2,10 +2,9 @@
  * leak summary at exit. Dumps run in the thread that hit the trigger (or
  * the background thread for time triggers), holding no allocator lock. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tidemalloc.h"
 
@@ -87,7 +86,7 @@ static size_t dump_name(char *out, size_t cap, enum prof_trigger why, unsigned s
     config_prefix(prefix, sizeof prefix);
     tb_str(&t, prefix);
     tb_str(&t, ".");
-    tb_u64(&t, (uint64_t)getpid());
+    tb_u64(&t, (uint64_t)os_getpid());
     tb_str(&t, ".");
     tb_u64(&t, seq);
     tb_str(&t, ".");
@@ -118,20 +117,20 @@ static void warn_once(bool *flag, const char *what, const char *path, int err)
 
 static bool write_one(const char *path, bool (*writer)(int))
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = os_open_write(path);
     if (fd < 0) {
         warn_once(&warned_open, "cannot create profile", path, errno);
         return false;
     }
     bool ok = writer(fd);
     int err = errno;
-    if (close(fd) != 0 && ok) {
+    if (!os_close(fd) && ok) {
         ok = false;
         err = errno;
     }
     if (!ok) {
         warn_once(&warned_write, "cannot write profile", path, err);
-        unlink(path);
+        os_unlink(path);
     }
     return ok;
 }

@@ -12,10 +12,9 @@
  * bytes are the sizes the sampler charged.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "prof.h"
+#include "platform/os.h"
 #include "platform/textbuf.h"
 
 static void put_counts(textbuf_t *t, uint64_t lo, uint64_t lb, uint64_t ao, uint64_t ab)
@@ -56,17 +55,12 @@ static void put_stack(const prof_row_t *r, void *ctx)
 }
 
 /* Copy a /proc file into the output without allocating. */
-bool prof_copy_file(textbuf_t *t, const char *path)
+/* jeprof reads the maps as the kernel wrote them. */
+static void put_mapping(void *ctx, const os_mapping_t *m)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        tb_put(t, buf, (size_t)n);
-    close(fd);
-    return n == 0;
+    textbuf_t *t = ctx;
+    tb_put(t, m->line, m->line_len);
+    tb_put(t, "\n", 1);
 }
 
 bool prof_write_heap_v2(int fd)
@@ -80,7 +74,8 @@ bool prof_write_heap_v2(int fd)
     put_counts(&t, sum[0], sum[1], sum[2], sum[3]);
     prof_rows(put_stack, &t);
     tb_str(&t, "\nMAPPED_LIBRARIES:\n");
-    prof_copy_file(&t, "/proc/self/maps");
+    char line[4096 + 256]; /* PATH_MAX and the fields before it */
+    os_maps_foreach(line, sizeof line, put_mapping, &t);
     tb_flush(&t);
     return !t.failed;
 }

@@ -105,10 +105,9 @@ void prof_exit(void);
 /* From the background thread: time-triggered dumps; returns the next deadline. */
 uint64_t prof_tick(uint64_t now_ms);
 
-/* Text helpers shared by the writers and reports: "0x<pc> symbol+0xoff"
- * (dladdr, no allocation), and a /proc file copied into the output. */
+/* "0x<pc> symbol+0xoff" (dladdr, no allocation), for the writers and
+ * reports. */
 void prof_put_frame(textbuf_t *t, uintptr_t pc);
-bool prof_copy_file(textbuf_t *t, const char *path);
 
 /* ---- full leak check (leak_check.c) ---- */
 void leak_check_run(int fd);

@@ -21,11 +21,9 @@
 #include "platform/os.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 _Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "64-bit pcs");
 
@@ -115,90 +113,39 @@ typedef struct maps {
     size_t n;
 } maps_t;
 
-static bool parse_hex(const char **s, const char *end, uint64_t *out)
-{
-    const char *p = *s;
-    uint64_t v = 0;
-    int digits = 0;
-    for (; p < end; p++, digits++) {
-        int d;
-        if (*p >= '0' && *p <= '9')
-            d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            d = *p - 'a' + 10;
-        else
-            break;
-        v = v << 4 | (uint64_t)d;
-    }
-    *s = p;
-    *out = v;
-    return digits > 0;
-}
+typedef struct maps_ctx {
+    maps_t *m;
+    const char *exe;
+    size_t exe_len;
+} maps_ctx_t;
 
-/* One line of /proc/self/maps: "start-limit perms offset dev inode path". */
-static void maps_line(maps_t *m, const char *s, const char *end, const char *exe, size_t exe_len)
+/* Executable file mappings only: anonymous ones, [vdso] and [vsyscall]
+ * hold no code pprof could name. */
+static void maps_line(void *ctx, const os_mapping_t *om)
 {
+    maps_ctx_t *c = ctx;
+    maps_t *m = c->m;
+    if (!om->executable || om->path_len == 0 || om->path[0] == '[')
+        return;
     mapping_t mp;
     memset(&mp, 0, sizeof mp);
-    if (!parse_hex(&s, end, &mp.start) || s == end || *s++ != '-' ||
-        !parse_hex(&s, end, &mp.limit) || end - s < 6 || *s++ != ' ')
-        return;
-    const char *perms = s;
-    s += 5;
-    if (perms[2] != 'x' || !parse_hex(&s, end, &mp.offset))
-        return;
-    for (int field = 0; field < 2; field++) { /* dev, inode */
-        while (s < end && *s == ' ')
-            s++;
-        while (s < end && *s != ' ')
-            s++;
-    }
-    while (s < end && *s == ' ')
-        s++;
-    if (s == end || *s == '[') /* anonymous, [vdso], [vsyscall] */
-        return;
+    mp.start = om->start;
+    mp.limit = om->end;
+    mp.offset = om->offset;
     mp.name_off = m->names.n;
-    mp.name_len = (size_t)(end - s);
-    mp.is_exe = exe_len == mp.name_len && memcmp(s, exe, exe_len) == 0;
-    if (!scratch_put(&m->names, s, mp.name_len) || !scratch_put(&m->v, &mp, sizeof mp))
+    mp.name_len = om->path_len;
+    mp.is_exe = c->exe_len == mp.name_len && memcmp(om->path, c->exe, c->exe_len) == 0;
+    if (!scratch_put(&m->names, om->path, mp.name_len) || !scratch_put(&m->v, &mp, sizeof mp))
         return;
     m->n++;
 }
 
 static bool maps_read(maps_t *m, char *line, size_t line_cap, char *exe, size_t exe_cap)
 {
-    ssize_t exe_len = readlink("/proc/self/exe", exe, exe_cap);
-    if (exe_len < 0)
-        exe_len = 0;
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    long exe_len = os_readlink("/proc/self/exe", exe, exe_cap);
+    maps_ctx_t c = { .m = m, .exe = exe, .exe_len = exe_len < 0 ? 0 : (size_t)exe_len };
+    if (!os_maps_foreach(line, line_cap, maps_line, &c))
         return false;
-    size_t len = 0;
-    bool skipping = false; /* the rest of a line too long for the buffer */
-    for (;;) {
-        ssize_t r = read(fd, line + len, line_cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        size_t start = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (line[i] != '\n')
-                continue;
-            if (!skipping)
-                maps_line(m, line + start, line + i, exe, (size_t)exe_len);
-            skipping = false;
-            start = i + 1;
-        }
-        memmove(line, line + start, len - start);
-        len -= start;
-        if (len == line_cap) {
-            skipping = true;
-            len = 0;
-        }
-    }
-    close(fd);
     return !m->v.failed && !m->names.failed;
 }
 
@@ -349,8 +296,7 @@ bool prof_write_pprof(int fd)
     if (!ok)
         goto out;
 
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t now_ns = os_realtime_ns();
     gzip_begin(&g, fd, gzbuf);
 
     /* Sample types, as in Go's heap profiles. */
@@ -388,7 +334,7 @@ bool prof_write_pprof(int fd)
 
     put_value_type(&g, &m, P_PERIOD_TYPE, S_SPACE, S_BYTES);
     top_varint(&g, P_PERIOD, prof_sample_bytes());
-    top_varint(&g, P_TIME_NANOS, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+    top_varint(&g, P_TIME_NANOS, now_ns);
     top_varint(&g, P_DEFAULT_SAMPLE_TYPE, S_INUSE_SPACE);
 
     /* Mappings, in id order. */

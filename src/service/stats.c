@@ -3,7 +3,6 @@
 #include "stats.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "tidemalloc.h"
 
@@ -70,7 +69,7 @@ void stats_write_line(int fd)
     tide_stats_get(&s);
     textbuf_t o = { .n = 0, .fd = fd };
     tb_str(&o, "tide-stats");
-    put_kv(&o, "pid", (uint64_t)getpid());
+    put_kv(&o, "pid", (uint64_t)os_getpid());
     put_kv(&o, "t_ms", os_now_ms());
     put_kv(&o, "live", s.live_usable);
     put_kv(&o, "live_requested", s.live_requested);

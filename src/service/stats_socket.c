@@ -3,11 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "tidemalloc.h"
 
@@ -42,20 +38,18 @@ static void *serve(void *arg)
 {
     (void)arg;
     for (;;) {
-        int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        int c = os_accept(listen_fd, 1000);
         if (c < 0)
             continue;
         char req[16] = { 0 };
-        struct timeval tv = { 1, 0 };
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        ssize_t n = recv(c, req, sizeof req - 1, 0);
+        long n = os_read(c, req, sizeof req - 1);
         if (n >= 9 && memcmp(req, "prof_dump", 9) == 0) {
             serve_prof_dump(c);
         } else {
             int format = n >= 4 && memcmp(req, "json", 4) == 0 ? TIDE_STATS_JSON : TIDE_STATS_TEXT;
             tide_stats_print(c, format);
         }
-        close(c);
+        os_close(c);
     }
     return NULL;
 }
@@ -64,21 +58,18 @@ int stats_socket_start(void)
 {
     if (__atomic_exchange_n(&serving, true, __ATOMIC_ACQ_REL))
         return 0;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    textbuf_t name = { .fd = -1 };
+    tb_str(&name, "tidemalloc.");
+    tb_u64(&name, (uint64_t)os_getpid());
+    tb_put(&name, "", 1);
+    int fd = os_listen_abstract(name.buf);
     if (fd < 0)
         goto fail;
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    int len = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "tidemalloc.%d", (int)getpid());
-    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
-    if (bind(fd, (struct sockaddr *)&addr, alen) != 0 || listen(fd, 8) != 0) {
-        close(fd);
-        goto fail;
-    }
     listen_fd = fd;
     bool started = os_thread_start(serve, 64 * 1024);
     if (started)
         return 0;
-    close(fd);
+    os_close(fd);
     listen_fd = -1;
 fail:
     report_warning("stats_socket: could not serve statistics (socket or thread failed)");
@@ -90,7 +81,7 @@ void stats_socket_fork_child(void)
 {
     /* The serving thread did not survive; the socket belongs to the parent. */
     if (listen_fd >= 0)
-        close(listen_fd);
+        os_close(listen_fd);
     listen_fd = -1;
     serving = false;
 }

@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build build-san secure test demo bench bench-quick soak clean
+.PHONY: all build build-san build-debug secure test demo bench bench-quick soak clean
 
 all: build
 
@@ -28,11 +28,19 @@ build-san: $(BUILD)-asan/CMakeCache.txt $(BUILD)-tsan/CMakeCache.txt
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 
+# The invariant validators on (core/debug.h): the stress and fuzz tests run here.
+$(BUILD)-debug/CMakeCache.txt:
+	cmake -S . -B $(BUILD)-debug -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDE_DEBUG=ON
+
+build-debug: $(BUILD)-debug/CMakeCache.txt
+	cmake --build $(BUILD)-debug -j $(JOBS)
+
 # Everything: the main build's tests (unit, conformance, stress, faults,
 # fuzz, real programs, suites), then the unit and stress tests under
-# ASan+UBSan, then the concurrency tests (label stress) under TSan.  All
-# three always run; the exit status is nonzero if any failed.
-test: build build-san
+# ASan+UBSan, the concurrency tests (label stress) under TSan, and the
+# stress and fuzz tests with the invariant validators on.  All four always
+# run; the exit status is nonzero if any failed.
+test: build build-san build-debug
 	@rc=0; \
 	echo "=== tests: $(BUILD)/"; \
 	(cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || rc=1; \
@@ -40,6 +48,8 @@ test: build build-san
 	(cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || rc=1; \
 	echo "=== TSan: $(BUILD)-tsan/ (concurrency tests, prefixed API)"; \
 	(cd $(BUILD)-tsan && ctest --output-on-failure -j $(JOBS) -L stress $(CTEST_ARGS)) || rc=1; \
+	echo "=== TIDE_DEBUG: $(BUILD)-debug/ (stress and fuzz tests, invariant validators on)"; \
+	(cd $(BUILD)-debug && ctest --output-on-failure -j $(JOBS) -L 'stress|fuzz' $(CTEST_ARGS)) || rc=1; \
 	if [ $$rc != 0 ]; then echo "=== make test: FAILURES (see above)"; else echo "=== make test: all passed"; fi; \
 	exit $$rc
 
@@ -58,4 +68,4 @@ soak: build
 	$(BUILD)/tests/soak --minutes=$(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-debug

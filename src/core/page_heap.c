@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bitmap.h"
+#include "debug.h"
 #include "decay.h"
 #include "meta.h"
 #include "platform/os.h"
@@ -74,6 +75,36 @@ void page_heap_desc_free(span_t *s)
 }
 
 static void slab_cache_flush_locked(void);
+
+/* ---- validation (TIDE_DEBUG) ---- */
+
+/* Under the lock, at any time (a purge in flight holds its pages claimed):
+ * each region's counts match its bitmaps, dirty pages are free pages, no
+ * bit is set past the reservation, the run tree summarises the free bitmap
+ * exactly, and the heap's dirty count is the regions' plus the slab-run
+ * cache's. */
+static void validate_locked(void)
+{
+    size_t dirty = 0;
+    for (size_t k = 0; k < ph.nregions; k++) {
+        const region_t *r = ph.regions[k];
+        DEBUG_REQUIRE(bm_count(r->free_bits, 0, REGION_PAGES) == r->free_pages, "region free_pages = free bits");
+        DEBUG_REQUIRE(bm_count(r->dirty_bits, 0, REGION_PAGES) == r->dirty_pages, "region dirty_pages = dirty bits");
+        DEBUG_REQUIRE(r->pages == REGION_PAGES || bm_count(r->free_bits, r->pages, REGION_PAGES) == 0,
+                      "no free page past a partial region's reservation");
+        for (size_t w = 0; w < REGION_PAGES / 64; w++)
+            DEBUG_REQUIRE((r->dirty_bits[w] & ~r->free_bits[w]) == 0, "every dirty page is free");
+        run_tree_t fresh;
+        memset(&fresh, 0, sizeof fresh);
+        rt_update(&fresh, r->free_bits, 0, REGION_PAGES);
+        for (size_t i = 1; i < 2 * RT_WORDS; i++)
+            DEBUG_REQUIRE(fresh.node[i].pre == r->tree.node[i].pre && fresh.node[i].suf == r->tree.node[i].suf &&
+                              fresh.node[i].max == r->tree.node[i].max,
+                          "the run tree summarises the free bitmap");
+        dirty += r->dirty_pages;
+    }
+    DEBUG_REQUIRE(dirty + ph.slab_cache_pages == ph.dirty_pages, "dirty pages = regions' + slab-run cache's");
+}
 
 /* ---- the dirty-pages hook ---- */
 
@@ -242,6 +273,8 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
         s->region = r;
         s->clean = dirty == 0;
     }
+    if (TIDE_DEBUG)
+        validate_locked();
     pthread_mutex_unlock(&ph.lock);
     return s;
 }
@@ -271,6 +304,8 @@ void page_heap_free(span_t *s)
     release_locked(r, idx, n, true);
     desc_free_locked(s);
     bool wake = dirtied_locked(n, now, was_clean);
+    if (TIDE_DEBUG)
+        validate_locked();
     pthread_mutex_unlock(&ph.lock);
     if (wake)
         dirty_appeared();

@@ -4,6 +4,7 @@
 
 #include <mitigation_hooks.h>
 
+#include "debug.h"
 #include "page_heap.h"
 #include "pagemap.h"
 #include "platform/os.h"
@@ -66,6 +67,59 @@ static span_t *bin_take(heap_t *h, unsigned cls)
         }
     }
     return NULL;
+}
+
+/* ---- validation (TIDE_DEBUG) ---- */
+
+/* The blocks on one of s's lists, each checked to be a carved block start
+ * of s; stops (and fails) past s->capacity, so a cycle cannot hang it. */
+static uint32_t list_length(const span_t *s, const block_t *b)
+{
+    uint32_t n = 0;
+    for (; b; b = block_next(b)) {
+        uint64_t off = (uint64_t)((const char *)b - s->start);
+        DEBUG_REQUIRE(off < (uint64_t)s->capacity * s->block_size && off % s->block_size == 0,
+                      "a free-list block is a carved block start of its slab");
+        DEBUG_REQUIRE(++n <= s->capacity, "a slab's free lists hold no more blocks than it carved");
+    }
+    return n;
+}
+
+/* By the owner: every carved block is handed out (counted in used, which
+ * also counts blocks freed remotely and not yet collected) or on exactly
+ * one of free, local_free and the sampler's parked rest. */
+static void validate_slab(const span_t *s)
+{
+    DEBUG_REQUIRE(s->kind == SPAN_SMALL && s->block_size == sc_block_size[s->class_idx], "a slab serves its class");
+    DEBUG_REQUIRE(s->capacity <= s->reserved, "a slab carves no more than it holds");
+    uint32_t home = list_length(s, s->free) + list_length(s, s->local_free) + list_length(s, s->prof_rest);
+    DEBUG_REQUIRE(s->used + home == s->capacity, "used + free blocks = carved blocks");
+    if (s->prof_rest)
+        DEBUG_REQUIRE(list_length(s, s->prof_rest) == s->prof_rest_n, "the parked rest holds prof_rest_n blocks");
+}
+
+/* By the owner, for class cls: the current slab and every binned slab
+ * belong to h and to cls; a binned slab is on the list its bin field names,
+ * linked both ways, and is not current. */
+static void validate_class(const heap_t *h, unsigned cls)
+{
+    const span_t *cur = h->cur[cls];
+    if (cur != &span_none) {
+        DEBUG_REQUIRE(cur->owner == h && cur->class_idx == cls, "a current slab is its heap's and class's");
+        validate_slab(cur);
+    }
+    for (unsigned b = 0; b < PARTIAL_BINS; b++) {
+        const span_t *prev = NULL;
+        for (const span_t *s = h->partial[cls][b]; s; prev = s, s = s->next) {
+            DEBUG_REQUIRE(s->owner == h && s->class_idx == cls && s->bin == b,
+                          "a binned slab is its heap's, of its class, in the bin it names");
+            DEBUG_REQUIRE(s->prev == prev, "partial-bin links agree both ways");
+            DEBUG_REQUIRE(s != cur, "a current slab is in no bin");
+            validate_slab(s);
+        }
+    }
+    if (h->spare[cls])
+        DEBUG_REQUIRE(h->spare[cls]->used == 0 && h->spare[cls]->class_idx == cls, "a spare slab is empty");
 }
 
 /* ---- slab lifecycle ---- */
@@ -304,6 +358,8 @@ void *slab_alloc(heap_t *h, unsigned cls)
                     refilled = false;
             }
             if (refilled) {
+                if (TIDE_DEBUG)
+                    validate_slab(s);
                 /* Every free block of the slab is now on s->free. */
                 slab_charge(h, s, s->capacity - s->used);
                 continue;
@@ -323,6 +379,8 @@ void *slab_alloc(heap_t *h, unsigned cls)
         if (!s && !(s = slab_new(h, cls)))
             return NULL;
         set_current(h, cls, s);
+        if (TIDE_DEBUG)
+            validate_class(h, cls);
     }
     block_t *b = s->free;
     s->free = block_next(b);
@@ -497,6 +555,9 @@ void slab_release_spares(heap_t *h)
 
 void slab_detach_all(heap_t *h)
 {
+    if (TIDE_DEBUG)
+        for (unsigned cls = 0; cls < SC_COUNT; cls++)
+            validate_class(h, cls);
     slab_flush_remote(h);
     slab_collect_pending(h);
     slab_release_spares(h);

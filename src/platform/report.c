@@ -69,6 +69,19 @@ void report_heap_misuse(const char *call, const void *ptr, const char *kind, con
     abort();
 }
 
+void report_invariant_broken(const char *file, int line, const char *what)
+{
+    textbuf_t l = line_start();
+    tb_str(&l, "invariant broken at ");
+    tb_str(&l, file);
+    tb_str(&l, ":");
+    tb_u64(&l, (uint64_t)line);
+    tb_str(&l, ": ");
+    tb_str(&l, what);
+    line_end(&l);
+    abort();
+}
+
 void report_warning(const char *text)
 {
     textbuf_t l = line_start();

@@ -20,6 +20,9 @@ __attribute__((noreturn, cold)) void report_heap_misuse(const char *call, const 
  * registers one that prints where p was allocated when it is a sample. It
  * must neither allocate nor lock. */
 void report_on_misuse(void (*fn)(const void *p));
+/* "tidemalloc: invariant broken at <file>:<line>: <what>", then abort (the
+ * TIDE_DEBUG build's validators, core/debug.h). */
+__attribute__((noreturn, cold)) void report_invariant_broken(const char *file, int line, const char *what);
 /* "tidemalloc: <text>" */
 void report_warning(const char *text);
 

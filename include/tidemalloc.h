@@ -92,9 +92,6 @@ TIDE_EXPORT int tide_stats_classes(tide_class_stats_t *out, size_t max);
  * Returns 0 on success. Fields are documented in docs/STATS.md. */
 TIDE_EXPORT int tide_stats_print(int fd, int format);
 
-/* Change an option at run time: decay_ms, dirty_max, background_thread,
- * stats_interval_ms, stats_fd and stats_print (see docs/CONFIG.md). Returns 0,
- * or EINVAL for an unknown key or a bad value (nothing is printed). */
 /* Heap profiling (TIDE_CONF=prof:true; docs/PROFILING.md): write a profile
  * now, in the formats prof_format names, as <prof_prefix>.<pid>.<seq>.manual.heap.
  * The first file's path goes to path_out (if not NULL and path_cap is big
@@ -102,6 +99,9 @@ TIDE_EXPORT int tide_stats_print(int fd, int format);
  * written (the reason is printed once to stderr). */
 TIDE_EXPORT int tide_prof_dump(char *path_out, size_t path_cap);
 
+/* Change an option at run time: decay_ms, dirty_max, background_thread,
+ * stats_interval_ms, stats_fd and stats_print (see docs/CONFIG.md). Returns 0,
+ * or EINVAL for an unknown key or a bad value (nothing is printed). */
 TIDE_EXPORT int tide_config_set(const char *key, const char *value);
 
 #ifdef __cplusplus

@@ -1,3 +1,13 @@
+/* init — bringing the process up: options, the hooks the lower layers
+ * call back through, the thread-exit key, fork handlers, and what runs at
+ * exit.
+ *
+ * Invariant: tide_init has run (options parsed, page-heap policy set, the
+ * background thread's wake-up registered) before any thread gets a heap, so
+ * nothing below sees default options once a TIDE_CONF is set. Lock order in
+ * the fork handlers: heaps, background thread, profiler, page heap, page
+ * map, meta; the child re-initialises in the reverse order.
+ */
 #include "init.h"
 
 #include "tidemalloc.h"

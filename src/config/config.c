@@ -1,3 +1,11 @@
+/* config — the options: defaults, TIDE_CONF (and a program's tide_conf
+ * symbol) parsed once, and changes at run time through tide_config_set.
+ *
+ * Invariant: `options` changes only through config_publish, one field at a
+ * time with atomic stores, so a reader (OPT) sees each field either before
+ * or after a change, never torn; a bad option is reported, names itself and
+ * why, and leaves the default in force.
+ */
 #define _GNU_SOURCE
 #include "config.h"
 

@@ -1,3 +1,12 @@
+/* decay — the time buckets behind the decay policy: pages freed are counted
+ * in the bucket of their time, and the pages allowed to stay dirty are those
+ * freed within the last decay_ms.
+ *
+ * Invariant: DECAY_BUCKETS buckets of bucket_ms each, the current one
+ * starting at `epoch`: a page counted in a bucket is forgotten once the
+ * ring comes round to it again, so between frees the allowance only falls,
+ * and a page freed at t stops counting by t + decay_ms + one bucket.
+ */
 #include "decay.h"
 
 #include <string.h>

@@ -1,3 +1,15 @@
+/* heap — per-thread heaps: creation from meta memory, the thread-exit hook
+ * that orphans a heap, adoption of orphans by new threads, the shared heap
+ * of exited threads, and the fork handlers.
+ *
+ * Invariant: a heap is run by at most one thread at a time. Its state says
+ * which: ACTIVE (a thread runs it and its slabs carry that thread's key),
+ * ORPHAN (no thread; slabs keyed HEAP_KEY_UNOWNED, adoptable), QUARANTINED
+ * (after fork, a thread that did not survive: never touched again), STATIC
+ * (heap_empty and heap_exited, shared, never adopted). Every
+ * heap ever made is on the all-heaps list, for the stats and the background
+ * thread's collection of remote frees into orphans.
+ */
 #include "heap.h"
 
 #include <pthread.h>

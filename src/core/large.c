@@ -1,3 +1,12 @@
+/* large — blocks above the largest size class: page runs from the page
+ * heap, and, above HUGE_THRESHOLD, mappings of their own that realloc can
+ * grow with mremap.
+ *
+ * Invariant: a large or huge block's first page maps to its span in the
+ * page map, and no other page does; the block starts at span->start, so any
+ * other pointer into it is reported as an interior free. huge_bytes counts
+ * exactly the bytes of live huge mappings.
+ */
 #include "large.h"
 
 #include <stdint.h>

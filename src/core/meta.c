@@ -1,3 +1,11 @@
+/* meta — bump allocation from 1 MiB chunks taken straight from the OS, for
+ * heaps, regions, span descriptors and profiler records.
+ *
+ * Invariant: meta memory is never freed and never inside a page-heap
+ * region, so the allocator's own records neither recurse into malloc nor
+ * pin a page a program's block could use; meta_owns knows every chunk (the
+ * leak check skips them).
+ */
 #include "meta.h"
 
 #include <pthread.h>

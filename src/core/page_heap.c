@@ -1,3 +1,13 @@
+/* page heap — 64 MiB regions split into page runs: first fit, dirty-page
+ * accounting, purging by the decay policy, the slab-run cache, and
+ * unmapping regions that emptied (page_heap.h explains the policy).
+ *
+ * Invariant (checked by validate_locked in the TIDE_DEBUG build): under the
+ * lock, each region's free and dirty counts equal its bitmaps, every dirty
+ * page is free, the run tree summarises the free bitmap, and the heap's
+ * dirty count is its regions' plus the slab-run cache's. Pages being purged
+ * are claimed (not free) while the lock is dropped around madvise.
+ */
 #include "page_heap.h"
 
 #include <pthread.h>

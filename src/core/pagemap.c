@@ -1,3 +1,11 @@
+/* pagemap — the two-level address → span table: leaves made on first use
+ * from the OS, the sentinel for everything else.
+ *
+ * Invariant: every first-level entry points at a leaf (the shared zero leaf
+ * until a real one is made), biased so the free path needs no mask, and
+ * every leaf entry is an offset from the sentinel, so a pointer tidemalloc
+ * never mapped decodes to span_none. Leaves are never freed.
+ */
 #include "pagemap.h"
 
 #include <pthread.h>

@@ -1,3 +1,9 @@
+/* size classes — the class table and each class's slab size (the why of
+ * both, and the 20% waste bound, is argued in size_class.h).
+ *
+ * Invariant: block sizes are multiples of 16 and strictly increasing, and
+ * each slab size holds at least one block with no tail larger than a block.
+ */
 #include "size_class.h"
 
 const uint32_t sc_block_size[SC_COUNT] = {

@@ -1,3 +1,10 @@
+/* slab — serving blocks of one size class from a span: the current slab and
+ * partial bins of a heap, carving pages lazily, local and remote free
+ * lists, batched remote frees, and releasing slabs that emptied.
+ *
+ * The slab invariants are stated once, above span_t in span.h; the TIDE_DEBUG
+ * build checks them here (validate_slab, validate_class) on the slow paths.
+ */
 #include "slab.h"
 
 #include <stdint.h>

@@ -1,3 +1,9 @@
+/* os — the system calls behind os.h, and failure injection for the tests.
+ *
+ * Invariant: no function here calls malloc; a failure injected by
+ * os_fail_*_after looks to callers exactly like the real failure (NULL or
+ * false with errno set as the kernel would).
+ */
 #define _GNU_SOURCE
 #include "os.h"
 

@@ -1,3 +1,9 @@
+/* report — one-line messages to stderr, formatted on the stack.
+ *
+ * Invariant: one message is one write, so lines from several threads do not
+ * interleave; nothing allocates, so a report works inside malloc and from
+ * the hardened build's fault handler.
+ */
 #include "report.h"
 
 #include <stdint.h>

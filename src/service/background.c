@@ -1,3 +1,11 @@
+/* background — the thread that purges while the program idles, writes the
+ * stats lines on their interval and runs the time-triggered profile dumps
+ * (background.h says why it exists).
+ *
+ * Invariant: at most one background thread runs; it sleeps until the
+ * earliest of its deadlines, and without a timeout when it has none, and it
+ * takes no allocator lock while it sleeps.
+ */
 #define _GNU_SOURCE
 #include "background.h"
 

@@ -1,3 +1,10 @@
+/* stats socket — serves `tide stats PID` and `tide prof dump PID` on the
+ * abstract Unix socket "tidemalloc.<pid>" when stats_socket:true.
+ *
+ * Invariant: one serving thread at most; a request that does not arrive in
+ * a second is answered as text, so a stuck client cannot stop the next one.
+ * After fork the child serves nothing (the socket is the parent's).
+ */
 #define _GNU_SOURCE
 #include "stats_socket.h"
 

@@ -10,10 +10,13 @@
 
 #include "alloc_fast.h"
 #include "config/config.h"
+#include "core/isolated.h"
 #include "core/large.h"
 #include "core/page_heap.h"
 #include "core/slab.h"
 #include "init.h"
+#include "platform/lock.h"
+#include "platform/os.h"
 #include "platform/report.h"
 #include "prof/prof_internal.h"
 #include "service/background.h"
@@ -31,8 +34,8 @@ static heap_t *current_heap(void)
     return h;
 }
 
-/* Every allocation that missed the fast path, and every alignment. */
-static void *alloc_generic(size_t size, size_t align, bool zero, const void *caller)
+/* alloc_generic's work, on the thread's heap (or the exited threads'). */
+static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *caller)
 {
     void *g = mitigation_alloc_sampled(size, align, zero);
     if (g)
@@ -77,8 +80,22 @@ static void *alloc_generic(size_t size, size_t align, bool zero, const void *cal
         errno = saved_errno;
         mitigation_on_alloc(p, size);
     }
-    if (unlikely(atomic_load_explicit(&prof_dump_pending, memory_order_relaxed)))
+    return p;
+}
+
+/* Every allocation that missed the fast path, and every alignment. */
+static void *alloc_generic(size_t size, size_t align, bool zero, const void *caller)
+{
+    if (unlikely(isolated_mode))
+        return isolated_alloc(size, align, zero);
+    critical_enter();
+    void *p = alloc_from_heap(size, align, zero, caller);
+    critical_leave();
+    if (unlikely(atomic_load_explicit(&prof_dump_pending, memory_order_relaxed))) {
+        int saved_errno = errno;
         prof_dump_pending_run();
+        errno = saved_errno;
+    }
     return p;
 }
 
@@ -119,6 +136,8 @@ TIDE_EXPORT void *tide_calloc(size_t count, size_t size)
 
 static size_t usable_size(const void *p, const char *call)
 {
+    if (unlikely(isolated_mode) && isolated_owns(p))
+        return isolated_usable_size(p);
     size_t requested;
     if (mitigation_usable_size(p, call, &requested))
         return requested;
@@ -154,6 +173,13 @@ static void *large_resized(span_t *s, void *p, size_t size)
 
 TIDE_EXPORT void *tide_realloc(void *p, size_t size)
 {
+    if (unlikely(isolated_mode) && p != NULL) {
+        if (size == 0) {
+            isolated_free(p);
+            return NULL;
+        }
+        return isolated_realloc(p, size, usable_size(p, "realloc"));
+    }
     void *moved;
     if (mitigation_realloc(p, size, &moved))
         return moved;
@@ -216,12 +242,10 @@ TIDE_EXPORT int tide_posix_memalign(void **out, size_t align, size_t size)
 {
     if (align < sizeof(void *) || (align & (align - 1)) != 0)
         return EINVAL;
-    int saved = errno;
+    /* errno is ENOMEM too on failure, as glibc leaves it. */
     void *p = aligned(align, size);
-    if (p == NULL) {
-        errno = saved;
+    if (p == NULL)
         return ENOMEM;
-    }
     *out = p;
     return 0;
 }
@@ -269,6 +293,8 @@ TIDE_EXPORT void *tide_pvalloc(size_t size)
 
 TIDE_EXPORT void tide_purge(void)
 {
+    if (unlikely(isolated_mode))
+        return; /* nothing of the parent's may be touched */
     heap_t *h = tls_heap;
     if (h != &heap_empty && h != &heap_exited) {
         slab_flush_remote(h);
@@ -278,6 +304,7 @@ TIDE_EXPORT void tide_purge(void)
     heap_collect_orphans();
     mitigation_trim();
     page_heap_purge_all();
+    os_retry_releases();
 }
 
 TIDE_EXPORT int tide_config_set(const char *key, const char *value)

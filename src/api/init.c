@@ -17,9 +17,12 @@
 
 #include "config/config.h"
 #include "core/heap.h"
+#include "core/isolated.h"
 #include "core/meta.h"
 #include "core/page_heap.h"
 #include "core/pagemap.h"
+#include "platform/lock.h"
+#include "platform/os.h"
 #include "prof/prof_internal.h"
 #include "service/background.h"
 #include "service/stats.h"
@@ -39,19 +42,39 @@ void tide_init(void)
     }
 }
 
-/* Lock order: heaps, background thread, profiler, page heap, pagemap, meta. */
+/* A fork from a signal handler that interrupted an allocator operation, on
+ * this thread (critical_depth, platform/lock.h): the locks are left alone,
+ * and the child gets an allocator of its own (core/isolated.h). Thread-local:
+ * the three handlers run on the forking thread, and so does the child. */
+static __thread bool fork_isolating;
+
+/* Lock order: heaps, background thread, profiler, page heap, pagemap, meta,
+ * the platform's pending releases. */
 static void fork_prepare(void)
 {
+    /* Waiting would deadlock on a lock this thread holds, or on one another
+     * thread holds while it waits for ours; in an isolated child the locks
+     * may be held by threads that do not exist. */
+    if (critical_depth > 0 || isolated_mode) {
+        fork_isolating = true;
+        return;
+    }
     heap_fork_prepare();
     background_fork_prepare();
     prof_fork_prepare();
     page_heap_fork_prepare();
     pagemap_fork_prepare();
     meta_fork_prepare();
+    os_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    if (fork_isolating) {
+        fork_isolating = false;
+        return;
+    }
+    os_fork_parent();
     meta_fork_parent();
     pagemap_fork_parent();
     page_heap_fork_parent();
@@ -62,6 +85,13 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    if (fork_isolating) {
+        fork_isolating = false;
+        isolated_enter();
+        tls_heap = &heap_empty; /* every allocation takes the slow path, to isolated_alloc */
+        return;
+    }
+    os_fork_child();
     meta_fork_child();
     pagemap_fork_child();
     page_heap_fork_child();
@@ -87,6 +117,8 @@ __attribute__((constructor)) static void tide_constructor(void)
 
 __attribute__((destructor)) static void tide_destructor(void)
 {
+    if (isolated_mode)
+        return; /* the statistics and profiles are the parent's to write */
     if (OPT(stats_interval_ms))
         stats_write_line((int)OPT(stats_fd));
     if (OPT(stats_print))

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "platform/lock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -269,9 +270,9 @@ void config_publish(const options_t *next)
             __atomic_store_n((bool *)to, *(const bool *)from, __ATOMIC_RELAXED);
             break;
         case OPT_PATH:
-            pthread_mutex_lock(&prefix_lock);
+            lock_acquire(&prefix_lock);
             memcpy(to, from, sizeof options.prof_prefix);
-            pthread_mutex_unlock(&prefix_lock);
+            lock_release(&prefix_lock);
             break;
         default: /* every other type is a 64-bit field */
             __atomic_store_n((uint64_t *)to, *(const uint64_t *)from, __ATOMIC_RELAXED);
@@ -282,11 +283,11 @@ void config_publish(const options_t *next)
 
 void config_prefix(char *out, size_t cap)
 {
-    pthread_mutex_lock(&prefix_lock);
+    lock_acquire(&prefix_lock);
     size_t n = strnlen(options.prof_prefix, sizeof options.prof_prefix);
     if (n >= cap)
         n = cap - 1;
     memcpy(out, options.prof_prefix, n);
     out[n] = 0;
-    pthread_mutex_unlock(&prefix_lock);
+    lock_release(&prefix_lock);
 }

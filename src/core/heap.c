@@ -11,10 +11,12 @@
  * thread's collection of remote frees into orphans.
  */
 #include "heap.h"
+#include "platform/lock.h"
 
 #include <pthread.h>
 #include <string.h>
 
+#include "isolated.h"
 #include "large.h"
 #include "pagemap.h"
 #include "meta.h"
@@ -65,7 +67,7 @@ static heap_t *heap_new_locked(void)
 static void thread_exit_hook(void *arg)
 {
     heap_t *h = arg;
-    if (h != tls_heap || h->state != HEAP_ACTIVE)
+    if (h != tls_heap || h->state != HEAP_ACTIVE || isolated_mode)
         return;
     slab_detach_all(h);
     /* Before it can be adopted: this thread's later frees (other keys'
@@ -73,21 +75,21 @@ static void thread_exit_hook(void *arg)
      * not pass the owner test on these slabs. */
     slab_rekey(h, HEAP_KEY_UNOWNED);
     tls_heap = &heap_exited;
-    pthread_mutex_lock(&heaps_lock);
+    lock_acquire(&heaps_lock);
     /* Atomic: other threads' remote frees read it (slab_free_slow). */
     __atomic_store_n(&h->state, HEAP_ORPHAN, __ATOMIC_RELAXED);
     h->next_orphan = orphans;
     orphans = h;
     active_count--;
     orphan_count++;
-    pthread_mutex_unlock(&heaps_lock);
+    lock_release(&heaps_lock);
 }
 
 heap_t *heap_thread_init(void)
 {
     if (tls_heap != &heap_empty)
         return tls_heap;
-    pthread_mutex_lock(&heaps_lock);
+    lock_acquire(&heaps_lock);
     heap_t *h = orphans;
     if (h) {
         orphans = h->next_orphan;
@@ -99,7 +101,7 @@ heap_t *heap_thread_init(void)
         __atomic_store_n(&h->state, HEAP_ACTIVE, __ATOMIC_RELAXED);
         active_count++;
     }
-    pthread_mutex_unlock(&heaps_lock);
+    lock_release(&heaps_lock);
     if (!h)
         return NULL;
     slab_rekey(h, thread_key());
@@ -129,15 +131,15 @@ void heap_hook_exit_late(heap_t *h)
 
 void *heap_exited_alloc(size_t size, size_t align)
 {
-    pthread_mutex_lock(&exited_lock);
+    lock_acquire(&exited_lock);
     if (!exited_shared) {
-        pthread_mutex_lock(&heaps_lock);
+        lock_acquire(&heaps_lock);
         exited_shared = heap_new_locked();
         if (exited_shared) {
             exited_shared->state = HEAP_ACTIVE;
             exited_shared->key = HEAP_KEY_UNOWNED; /* shared: never the fast path */
         }
-        pthread_mutex_unlock(&heaps_lock);
+        lock_release(&heaps_lock);
     }
     void *p = NULL;
     if (exited_shared) {
@@ -149,7 +151,7 @@ void *heap_exited_alloc(size_t size, size_t align)
         } else
             p = large_alloc(size, align, false);
     }
-    pthread_mutex_unlock(&exited_lock);
+    lock_release(&exited_lock);
     return p;
 }
 
@@ -159,11 +161,11 @@ void heap_collect_orphans(void)
         return;
     for (heap_t *h = orphans; h; h = h->next_orphan)
         slab_collect_pending(h);
-    pthread_mutex_unlock(&heaps_lock);
+    lock_release(&heaps_lock);
     /* The shared heap of exited threads has no owner to collect for it. */
     if (exited_shared && pthread_mutex_trylock(&exited_lock) == 0) {
         slab_collect_pending(exited_shared);
-        pthread_mutex_unlock(&exited_lock);
+        lock_release(&exited_lock);
     }
 }
 

@@ -7,6 +7,7 @@
  * leak check skips them).
  */
 #include "meta.h"
+#include "platform/lock.h"
 
 #include <pthread.h>
 
@@ -25,12 +26,12 @@ static size_t total;
 void *meta_alloc(size_t size)
 {
     size = (size + 63) & ~(size_t)63;
-    pthread_mutex_lock(&meta_lock);
+    lock_acquire(&meta_lock);
     if ((size_t)(bump_end - bump) < size) {
         size_t chunk = size > META_CHUNK ? (size + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1) : META_CHUNK;
         char *p = os_reserve(chunk, OS_PAGE_SIZE);
         if (!p) {
-            pthread_mutex_unlock(&meta_lock);
+            lock_release(&meta_lock);
             return NULL;
         }
         bump = p;
@@ -44,17 +45,17 @@ void *meta_alloc(size_t size)
     void *out = bump;
     bump += size;
     total += size;
-    pthread_mutex_unlock(&meta_lock);
+    lock_release(&meta_lock);
     return out;
 }
 
 bool meta_owns(const void *p)
 {
-    pthread_mutex_lock(&meta_lock);
+    lock_acquire(&meta_lock);
     bool found = false;
     for (size_t i = 0; i < nchunks && !found; i++)
         found = (const char *)p >= chunks[i].base && (const char *)p < chunks[i].base + chunks[i].size;
-    pthread_mutex_unlock(&meta_lock);
+    lock_release(&meta_lock);
     return found;
 }
 

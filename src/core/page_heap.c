@@ -9,6 +9,7 @@
  * are claimed (not free) while the lock is dropped around madvise.
  */
 #include "page_heap.h"
+#include "platform/lock.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -71,17 +72,17 @@ static void desc_free_locked(span_t *s)
 
 span_t *page_heap_desc_alloc(void)
 {
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     span_t *s = desc_alloc_locked();
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
     return s;
 }
 
 void page_heap_desc_free(span_t *s)
 {
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     desc_free_locked(s);
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
 }
 
 static void slab_cache_flush_locked(void);
@@ -252,7 +253,7 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
         return NULL;
     if (align_pages == 0)
         align_pages = 1;
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     region_t *r = NULL;
     size_t idx = SIZE_MAX;
     for (int pass = 0; pass < 2 && idx == SIZE_MAX; pass++) {
@@ -285,7 +286,7 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
     }
     if (TIDE_DEBUG)
         validate_locked();
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
     return s;
 }
 
@@ -308,7 +309,7 @@ void page_heap_free(span_t *s)
     size_t idx = (size_t)(s->start - r->base) >> OS_PAGE_SHIFT;
     size_t n = s->npages;
     uint64_t now = os_now_ms();
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     ensure_policy_locked(now);
     bool was_clean = ph.dirty_pages == 0;
     release_locked(r, idx, n, true);
@@ -316,7 +317,7 @@ void page_heap_free(span_t *s)
     bool wake = dirtied_locked(n, now, was_clean);
     if (TIDE_DEBUG)
         validate_locked();
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
     if (wake)
         dirty_appeared();
 }
@@ -339,7 +340,7 @@ span_t *page_heap_alloc_slab(size_t npages, bool *mapped)
 {
     *mapped = false;
     if (npages <= SLAB_CACHE_RUN_PAGES) {
-        pthread_mutex_lock(&ph.lock);
+        lock_acquire(&ph.lock);
         span_t *s = ph.slab_cache[npages];
         if (s) {
             ph.slab_cache[npages] = s->next;
@@ -347,7 +348,7 @@ span_t *page_heap_alloc_slab(size_t npages, bool *mapped)
             ph.dirty_pages -= npages;
             ph.active_pages += npages;
         }
-        pthread_mutex_unlock(&ph.lock);
+        lock_release(&ph.lock);
         if (s) {
             page_heap_desc_reuse(s);
             *mapped = true;
@@ -362,7 +363,7 @@ void page_heap_free_slab(span_t *s)
     size_t n = s->npages;
     if (n <= SLAB_CACHE_RUN_PAGES) {
         uint64_t now = os_now_ms();
-        pthread_mutex_lock(&ph.lock);
+        lock_acquire(&ph.lock);
         if (ph.slab_cache_pages + n <= SLAB_CACHE_PAGES) {
             ensure_policy_locked(now);
             /* The page map still leads here: make every free of a pointer
@@ -375,12 +376,12 @@ void page_heap_free_slab(span_t *s)
             bool was_clean = ph.dirty_pages == 0;
             ph.dirty_pages += n;
             bool wake = dirtied_locked(n, now, was_clean);
-            pthread_mutex_unlock(&ph.lock);
+            lock_release(&ph.lock);
             if (wake)
                 dirty_appeared();
             return;
         }
-        pthread_mutex_unlock(&ph.lock);
+        lock_release(&ph.lock);
     }
     pagemap_set(s->start, n, &span_none);
     page_heap_free(s);
@@ -408,7 +409,7 @@ bool page_heap_resize(span_t *s, size_t npages)
     region_t *r = s->region;
     size_t idx = (size_t)(s->start - r->base) >> OS_PAGE_SHIFT;
     bool ok = true, wake = false;
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     if (npages > s->npages) {
         size_t extra = npages - s->npages;
         size_t end = idx + s->npages;
@@ -429,7 +430,7 @@ bool page_heap_resize(span_t *s, size_t npages)
         s->npages = npages;
         wake = dirtied_locked(cut, now, was_clean);
     }
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
     if (wake)
         dirty_appeared();
     return ok;
@@ -472,12 +473,12 @@ static void purge_to_locked(size_t target)
         }
         if (nb == 0)
             return;
-        pthread_mutex_unlock(&ph.lock);
+        lock_release(&ph.lock);
         bool ok[PURGE_BATCH];
         for (int i = 0; i < nb; i++)
             ok[i] = os_purge(batch[i].r->base + (batch[i].a << OS_PAGE_SHIFT),
                              (batch[i].b - batch[i].a) << OS_PAGE_SHIFT);
-        pthread_mutex_lock(&ph.lock);
+        lock_acquire(&ph.lock);
         bool failed = false;
         for (int i = 0; i < nb; i++) {
             size_t n = batch[i].b - batch[i].a;
@@ -512,37 +513,37 @@ static void decay_locked(uint64_t now)
 uint64_t page_heap_decay_tick(void)
 {
     uint64_t now = os_now_ms();
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     ensure_policy_locked(now);
     decay_locked(now);
     uint64_t next = ph.dirty_pages ? decay_next_change(&ph.decay) : UINT64_MAX;
     if (ph.dirty_pages && next == UINT64_MAX)
         next = now + ph.decay.bucket_ms; /* dirt that outlived its record */
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
     return next;
 }
 
 void page_heap_purge_all(void)
 {
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     purge_to_locked(0);
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
 }
 
 void page_heap_set_policy(uint64_t decay_ms, size_t dirty_max_bytes)
 {
     uint64_t now = os_now_ms();
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     decay_init(&ph.decay, decay_ms, now);
     ph.dirty_cap_pages = dirty_max_bytes >> OS_PAGE_SHIFT;
     ph.decay_ready = true;
     decay_locked(now);
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
 }
 
 void page_heap_stats(page_heap_stats_t *out)
 {
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     out->active_pages = ph.active_pages;
     out->dirty_pages = ph.dirty_pages;
     out->regions = ph.nregions;
@@ -551,12 +552,12 @@ void page_heap_stats(page_heap_stats_t *out)
         out->mapped_pages += ph.regions[k]->pages;
     out->purged_pages = ph.purged_pages;
     out->purge_calls = ph.purge_calls;
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
 }
 
 void page_heap_walk(void (*fn)(const span_t *s, void *arg), void *arg)
 {
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     for (size_t k = 0; k < ph.nregions; k++) {
         region_t *r = ph.regions[k];
         size_t pos = 0;
@@ -570,7 +571,7 @@ void page_heap_walk(void (*fn)(const span_t *s, void *arg), void *arg)
             }
         }
     }
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
 }
 
 void page_heap_fork_prepare(void) { pthread_mutex_lock(&ph.lock); }
@@ -579,11 +580,11 @@ void page_heap_fork_child(void) { pthread_mutex_init(&ph.lock, NULL); }
 
 bool page_heap_owns(const void *p)
 {
-    pthread_mutex_lock(&ph.lock);
+    lock_acquire(&ph.lock);
     bool found = false;
     for (size_t i = 0; i < ph.nregions && !found; i++)
         found = (const char *)p >= ph.regions[i]->base &&
                 (const char *)p < ph.regions[i]->base + (REGION_PAGES << OS_PAGE_SHIFT);
-    pthread_mutex_unlock(&ph.lock);
+    lock_release(&ph.lock);
     return found;
 }

@@ -7,6 +7,7 @@
  * never mapped decodes to span_none. Leaves are never freed.
  */
 #include "pagemap.h"
+#include "platform/lock.h"
 
 #include <pthread.h>
 
@@ -38,7 +39,7 @@ static uintptr_t *leaf_for(uintptr_t a)
     uintptr_t *slot = &pagemap.l1[i];
     uintptr_t entry = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (entry == ZERO_ENTRY(i)) {
-        pthread_mutex_lock(&leaf_lock);
+        lock_acquire(&leaf_lock);
         entry = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
         if (entry == ZERO_ENTRY(i)) {
             void *leaf = os_reserve(LEAF_BYTES, OS_PAGE_SIZE);
@@ -47,7 +48,7 @@ static uintptr_t *leaf_for(uintptr_t a)
                 __atomic_store_n(slot, entry, __ATOMIC_RELEASE);
             }
         }
-        pthread_mutex_unlock(&leaf_lock);
+        lock_release(&leaf_lock);
         if (entry == ZERO_ENTRY(i))
             return NULL;
     }

@@ -7,11 +7,13 @@
  */
 #include "slab.h"
 
+#include <errno.h>
 #include <stdint.h>
 
 #include <mitigation_hooks.h>
 
 #include "debug.h"
+#include "platform/lock.h"
 #include "page_heap.h"
 #include "pagemap.h"
 #include "platform/os.h"
@@ -401,8 +403,15 @@ void slab_on_empty(span_t *s)
      * slab of a heap whose thread is gone without its exit hook running
      * (another thread now has its thread pointer): leave that heap alone. */
     heap_t *h = heap_get();
-    if (s->owner == h)
-        slab_settle(h, s);
+    if (s->owner != h)
+        return;
+    /* Reached from free's fast path: free must not change errno (a
+     * released slab may purge, and madvise can fail). */
+    int saved_errno = errno;
+    critical_enter();
+    slab_settle(h, s);
+    critical_leave();
+    errno = saved_errno;
 }
 
 void slab_rekey(heap_t *h, uintptr_t key)

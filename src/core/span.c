@@ -8,23 +8,38 @@
  */
 #include "span.h"
 
+#include <errno.h>
+
 #include "heap.h"
+#include "isolated.h"
 #include "large.h"
+#include "platform/lock.h"
 #include "platform/report.h"
 #include "slab.h"
 
 void free_slow(void *p, span_t *s, const char *call)
 {
+    if (__builtin_expect(isolated_mode, 0)) {
+        isolated_free(p);
+        return;
+    }
+    /* free never changes errno (POSIX.1-2024; glibc since 2.33): programs
+     * free between a failing call and their errno check, and munmap,
+     * madvise or mprotect can fail under the covers here. */
+    int saved_errno = errno;
+    critical_enter();
     switch (s->kind) {
     case SPAN_SMALL:
         slab_free_slow(heap_get(), s, p, call);
-        return;
+        break;
     case SPAN_LARGE:
     case SPAN_HUGE:
         large_free(s, p, call);
-        return;
+        break;
     default:
         if (p != NULL)
             report_misuse(call, p, "pointer was not allocated by tidemalloc, or was already freed");
     }
+    critical_leave();
+    errno = saved_errno;
 }

@@ -23,8 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lock.h"
+
+/* platform/lock.h: held allocator locks plus entered slow paths. */
+__thread unsigned critical_depth;
+
 static _Atomic unsigned fail_reserve_countdown;
 static _Atomic unsigned fail_purge_countdown;
+static _Atomic unsigned fail_release_countdown;
 /* Calls made so far (mmap + mremap, madvise), for the fault-injection tests
  * to know whether the nth call happened. */
 static _Atomic unsigned long reserve_calls, purge_calls;
@@ -42,6 +48,7 @@ static bool inject_failure(_Atomic unsigned *countdown)
 
 void os_fail_reserve_after(unsigned n) { atomic_store(&fail_reserve_countdown, n); }
 void os_fail_purge_after(unsigned n) { atomic_store(&fail_purge_countdown, n); }
+void os_fail_release_after(unsigned n) { atomic_store(&fail_release_countdown, n); }
 unsigned long os_reserve_calls(void) { return atomic_load(&reserve_calls); }
 unsigned long os_purge_calls(void) { return atomic_load(&purge_calls); }
 
@@ -81,10 +88,74 @@ void *os_reserve_readonly(size_t size)
     return map_anon(size, PROT_READ);
 }
 
+/* ---- releases the kernel refused, retried ---- */
+
+#define PENDING_RELEASES 1024
+
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { void *p; size_t size; } pending[PENDING_RELEASES];
+static size_t npending;
+static _Atomic size_t pending_bytes;
+
+static bool unmap(void *p, size_t size)
+{
+    if (inject_failure(&fail_release_countdown))
+        return false;
+    return munmap(p, size) == 0;
+}
+
+/* Under pending_lock. */
+static void retry_pending_locked(void)
+{
+    for (size_t i = 0; i < npending;) {
+        if (unmap(pending[i].p, pending[i].size)) {
+            atomic_fetch_sub_explicit(&pending_bytes, pending[i].size, memory_order_relaxed);
+            pending[i] = pending[--npending];
+        } else {
+            i++;
+        }
+    }
+}
+
 void os_release(void *p, size_t size)
 {
-    munmap(p, size);
+    int saved_errno = errno;
+    bool ok = unmap(p, size);
+    pthread_mutex_lock(&pending_lock);
+    if (!ok) {
+        madvise(p, size, MADV_DONTNEED);
+        if (npending < PENDING_RELEASES) {
+            pending[npending].p = p;
+            pending[npending].size = size;
+            npending++;
+            atomic_fetch_add_explicit(&pending_bytes, size, memory_order_relaxed);
+        }
+    } else if (npending) {
+        retry_pending_locked(); /* a mapping went away: there may be room now */
+    }
+    pthread_mutex_unlock(&pending_lock);
+    errno = saved_errno;
 }
+
+void os_retry_releases(void)
+{
+    if (atomic_load_explicit(&pending_bytes, memory_order_relaxed) == 0)
+        return;
+    int saved_errno = errno;
+    pthread_mutex_lock(&pending_lock);
+    retry_pending_locked();
+    pthread_mutex_unlock(&pending_lock);
+    errno = saved_errno;
+}
+
+size_t os_pending_release_bytes(void)
+{
+    return atomic_load_explicit(&pending_bytes, memory_order_relaxed);
+}
+
+void os_fork_prepare(void) { pthread_mutex_lock(&pending_lock); }
+void os_fork_parent(void) { pthread_mutex_unlock(&pending_lock); }
+void os_fork_child(void) { pthread_mutex_init(&pending_lock, NULL); }
 
 bool os_purge(void *p, size_t size)
 {

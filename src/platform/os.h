@@ -24,7 +24,17 @@
 void *os_reserve(size_t size, size_t align);
 /* Reserve read-only zero memory: it costs no RSS when read. */
 void *os_reserve_readonly(size_t size);
+/* Unmap. If the kernel refuses (at vm.max_map_count, an unmap that would
+ * split a mapping fails), the pages are purged instead, so they cost no
+ * RSS, and the unmap is retried on every later release and by
+ * os_retry_releases: nothing is lost, and os_pending_release_bytes counts
+ * what is still mapped meanwhile. errno is left as it was. */
 void os_release(void *p, size_t size);
+void os_retry_releases(void);
+size_t os_pending_release_bytes(void);
+void os_fork_prepare(void);
+void os_fork_parent(void);
+void os_fork_child(void);
 /* Give the pages back to the OS; they read as zero afterwards. */
 bool os_purge(void *p, size_t size);
 /* Move/grow a whole mapping (mremap); NULL on failure. */
@@ -105,6 +115,7 @@ bool os_thread_start(void *(*fn)(void *), size_t stack_bytes);
  * counters say how many such calls were made so far. */
 void os_fail_reserve_after(unsigned n);
 void os_fail_purge_after(unsigned n);
+void os_fail_release_after(unsigned n); /* every munmap (os_release) */
 unsigned long os_reserve_calls(void);
 unsigned long os_purge_calls(void);
 

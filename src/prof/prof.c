@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "prof.h"
+#include "platform/lock.h"
 #include "prof_internal.h"
 
 #include <dlfcn.h>
@@ -224,7 +225,7 @@ static void attach(span_t *span, void *p, size_t size, size_t charged, const uin
 {
     double w = 1.0 / prof_one_minus_exp_neg((double)charged / mean_bytes());
     bool peak = false;
-    pthread_mutex_lock(&prof_lock);
+    lock_acquire(&prof_lock);
     prof_sample_t *r = sample_new();
     if (r) {
         prof_stack_t *st = stack_intern(pc, depth);
@@ -245,7 +246,7 @@ static void attach(span_t *span, void *p, size_t size, size_t charged, const uin
         peak = prof_peak_check(est_live_requested);
         span->prof = r;
     }
-    pthread_mutex_unlock(&prof_lock);
+    lock_release(&prof_lock);
     if (peak)
         prof_dump_trigger(PROF_TRIGGER_PEAK);
 }
@@ -267,7 +268,7 @@ void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, c
 
 void prof_set_requested(span_t *span, void *p, size_t size)
 {
-    pthread_mutex_lock(&prof_lock);
+    lock_acquire(&prof_lock);
     prof_sample_t *r = span->prof;
     r->ptr = p;
     double delta = r->weight * ((double)size - (double)r->size);
@@ -275,14 +276,14 @@ void prof_set_requested(span_t *span, void *p, size_t size)
     r->stack->est_accum_bytes += delta;
     est_live_requested += delta;
     r->size = size;
-    pthread_mutex_unlock(&prof_lock);
+    lock_release(&prof_lock);
 }
 
 void prof_free_sampled(span_t *span)
 {
     prof_sample_t *r = span->prof;
     span->prof = NULL;
-    pthread_mutex_lock(&prof_lock);
+    lock_acquire(&prof_lock);
     prof_stack_t *st = r->stack;
     st->live_objs--;
     st->live_bytes -= r->charged;
@@ -297,14 +298,14 @@ void prof_free_sampled(span_t *span)
         r->next->prev = r->prev;
     r->next = free_samples;
     free_samples = r;
-    pthread_mutex_unlock(&prof_lock);
+    lock_release(&prof_lock);
 }
 
 uint64_t prof_live_requested(void)
 {
-    pthread_mutex_lock(&prof_lock);
+    lock_acquire(&prof_lock);
     double v = est_live_requested;
-    pthread_mutex_unlock(&prof_lock);
+    lock_release(&prof_lock);
     return v > 0 ? (uint64_t)(v + 0.5) : 0;
 }
 
@@ -315,7 +316,7 @@ static uint64_t round_est(double v)
 
 void prof_rows(prof_row_fn fn, void *ctx)
 {
-    pthread_mutex_lock(&prof_lock);
+    lock_acquire(&prof_lock);
     for (prof_stack_t *s = all_stacks; s; s = s->all_next) {
         prof_row_t row = {
             .pc = s->pc,
@@ -331,11 +332,11 @@ void prof_rows(prof_row_fn fn, void *ctx)
         };
         fn(&row, ctx);
     }
-    pthread_mutex_unlock(&prof_lock);
+    lock_release(&prof_lock);
 }
 
-void prof_lock_samples(void) { pthread_mutex_lock(&prof_lock); }
-void prof_unlock_samples(void) { pthread_mutex_unlock(&prof_lock); }
+void prof_lock_samples(void) { lock_acquire(&prof_lock); }
+void prof_unlock_samples(void) { lock_release(&prof_lock); }
 
 void prof_fork_prepare(void) { pthread_mutex_lock(&prof_lock); }
 void prof_fork_parent(void) { pthread_mutex_unlock(&prof_lock); }

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "background.h"
+#include "platform/lock.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -36,13 +37,14 @@ static void *background_main(void *arg)
             next_stats = 0;
         else if (!next_stats)
             next_stats = os_now_ms() + every;
-        pthread_mutex_lock(&background_lock);
+        lock_acquire(&background_lock);
         uint64_t seen = wake_seq;
-        pthread_mutex_unlock(&background_lock);
+        lock_release(&background_lock);
 
         uint64_t next = UINT64_MAX;
         if (OPT(background_thread)) {
             heap_collect_orphans();
+            os_retry_releases();
             next = page_heap_decay_tick();
         }
         if (every) {
@@ -58,7 +60,7 @@ static void *background_main(void *arg)
         if (next_dump < next)
             next = next_dump;
 
-        pthread_mutex_lock(&background_lock);
+        lock_acquire(&background_lock);
         while (wake_seq == seen) {
             if (next == UINT64_MAX) {
                 pthread_cond_wait(&background_cond, &background_lock);
@@ -72,7 +74,7 @@ static void *background_main(void *arg)
                     break;
             }
         }
-        pthread_mutex_unlock(&background_lock);
+        lock_release(&background_lock);
     }
     return NULL;
 }
@@ -94,22 +96,22 @@ void background_notify(void)
 {
     if (!OPT(background_thread) && !OPT(stats_interval_ms) && !OPT(prof_interval_ms))
         return;
-    pthread_mutex_lock(&background_lock);
+    lock_acquire(&background_lock);
     if (started) {
         wake_seq++;
         pthread_cond_signal(&background_cond);
-        pthread_mutex_unlock(&background_lock);
+        lock_release(&background_lock);
         return;
     }
     /* Claim the start, then create the thread unlocked: pthread_create
      * allocates, and may well free into here. */
     started = true;
     init_cond_locked();
-    pthread_mutex_unlock(&background_lock);
+    lock_release(&background_lock);
     if (!os_thread_start(background_main, 64 * 1024)) {
-        pthread_mutex_lock(&background_lock);
+        lock_acquire(&background_lock);
         started = false;
-        pthread_mutex_unlock(&background_lock);
+        lock_release(&background_lock);
     }
 }
 

@@ -37,7 +37,8 @@ TIDE_EXPORT int tide_stats_get(tide_stats_t *out)
     size_t huge = large_huge_bytes();
     out->live_usable += huge;
     out->active = ((uint64_t)ph.active_pages << OS_PAGE_SHIFT) + huge;
-    out->mapped = ((uint64_t)ph.mapped_pages << OS_PAGE_SHIFT) + huge;
+    /* Unmaps the kernel refused are still mapped until a retry succeeds. */
+    out->mapped = ((uint64_t)ph.mapped_pages << OS_PAGE_SHIFT) + huge + os_pending_release_bytes();
     out->dirty = (uint64_t)ph.dirty_pages << OS_PAGE_SHIFT;
     out->retained = out->mapped - out->active - out->dirty;
     /* Leaf tables are touched only where pages are mapped: 8 bytes a page. */

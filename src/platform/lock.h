@@ -1,0 +1,53 @@
+/* lock — the allocator's mutexes, counted per thread.
+ *
+ * Every lock the allocator takes (outside the fork handlers) goes through
+ * lock_acquire / lock_release, and so do the slow paths that update a
+ * thread's own heap (critical_enter / critical_leave). So critical_depth
+ * says whether the calling thread is in the middle of an allocator
+ * operation. A signal handler that forks at such a moment must not wait
+ * for locks its own thread holds, nor let the child use structures the
+ * interrupted operation was changing: the fork handlers look at this count
+ * (api/init.c) and give such a child an allocator of its own
+ * (core/isolated.c).
+ *
+ * Invariant: critical_depth is this thread's number of held allocator locks
+ * plus entered slow paths; it is 0 whenever the thread runs program code.
+ */
+#ifndef TIDE_LOCK_H
+#define TIDE_LOCK_H
+
+#include <pthread.h>
+
+#pragma GCC visibility push(hidden)
+
+extern __thread unsigned critical_depth;
+
+/* Counted before the wait: a signal taken while blocked on a lock finds the
+ * thread already inside (it may hold other locks). */
+static inline void critical_enter(void)
+{
+    critical_depth++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void critical_leave(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    critical_depth--;
+}
+
+static inline void lock_acquire(pthread_mutex_t *m)
+{
+    critical_enter();
+    pthread_mutex_lock(m);
+}
+
+static inline void lock_release(pthread_mutex_t *m)
+{
+    pthread_mutex_unlock(m);
+    critical_leave();
+}
+
+#pragma GCC visibility pop
+
+#endif

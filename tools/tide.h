@@ -1,7 +1,8 @@
 /* tide — the tidemalloc command-line tool. Shared declarations.
  *
  *   tide.c       command dispatch, help
- *   run.c        `tide run`: launch, sample, summarise
+ *   run*.c       `tide run`: options, allocator, launch, sample, summarise
+ *                (run.h names each piece)
  *   proctree.c   the process tree below tide, and smaps_rollup
  *   statsline.c  allocator statistics lines (tide-stats, glibc-stats, app-stats)
  *   timeline.c   timeline.csv and summary.txt, peak/final figures, diagnosis

@@ -7,8 +7,9 @@
  * alike. What the list does not say is tide run's own business and stays
  * here: `none`, a path, where a library built here is found (beside the
  * tide binary) and that the C library's malloc is watched through the glibc
- * shim. Invariant: a name resolves to a library that was readable when it
- * was resolved, or to an error that says how to get it. */
+ * shim. Invariant: a name resolves to nothing to preload (none), to a
+ * library that was readable when it was resolved, or to an error that says
+ * how to get one. */
 #include "run.h"
 
 #include <errno.h>

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stats_line_keys.h" /* the app-stats line, as tide reads it */
+
 #define OBJ 1000
 
 static bool verbose;
@@ -34,9 +36,16 @@ static void say(const char *what)
     if (verbose)
         fprintf(stderr, "demo_workload: %s (live %.1f MiB)\n", what,
                 (double)live_bytes / (1 << 20));
-    if (live_fd >= 0)
-        dprintf(live_fd, "app-stats pid=%d live=%llu\n", (int)getpid(),
-                (unsigned long long)live_bytes);
+    if (live_fd < 0)
+        return;
+    /* Named as the line's keys: the header's list puts them in order. */
+    unsigned long long pid = (unsigned long long)getpid(), live = live_bytes;
+#define KEY_FORMAT(id, name) " " name "=%llu"
+#define KEY_FIGURE(id, name) , id
+    dprintf(live_fd, TIDE_APP_STATS_LINE_TAG TIDE_APP_STATS_LINE_KEYS(KEY_FORMAT) "\n"
+                         TIDE_APP_STATS_LINE_KEYS(KEY_FIGURE));
+#undef KEY_FORMAT
+#undef KEY_FIGURE
 }
 
 static char **wave(size_t n, char tag)

@@ -7,6 +7,9 @@
  *   glibc-stats pid=P t_ms=T arenas=N free=B system=B mmap=B
  *               arena_free=F0,F1,... arena_system=S0,S1,...
  *
+ * (the keys and their order: TIDE_GLIBC_STATS_LINE_KEYS in
+ * src/service/stats_line_keys.h, which tools/statsline.c reads by too).
+ *
  * free: bytes in free chunks of all arenas (fast bins, other bins and the
  * top chunk); system: bytes the arenas got from the OS; mmap: bytes in
  * chunks mmapped on their own. Live bytes are system - free + mmap.
@@ -32,6 +35,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "stats_line_keys.h"
 
 #define MAX_ARENAS 1024
 #define LINE_MAX_BYTES 4000 /* under PIPE_BUF: one write, never interleaved */
@@ -120,6 +125,49 @@ static unsigned long long now_ms(void)
     return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
 }
 
+/* One line's figures, named as the line's keys so that the header's list
+ * puts them on the line in its order; a key added there fails to compile
+ * here until it has a figure. */
+typedef struct glibc_figures {
+    unsigned long long pid, t_ms, arenas, free, system, mmap;
+} glibc_figures_t;
+
+/* The glibc-stats line for fig and the first `shown` arenas, newline
+ * included, into line (LINE_MAX_BYTES + 64 bytes); its length. */
+static size_t format_line(char *line, size_t size, const glibc_figures_t *fig, size_t shown)
+{
+#define KEY_FORMAT(id, name) " " name "=%llu"
+#define KEY_FIGURE(id, name) , fig->id
+    int len0 = snprintf(line, size,
+                        TIDE_GLIBC_STATS_LINE_TAG TIDE_GLIBC_STATS_LINE_NUMBER_KEYS(KEY_FORMAT)
+                            TIDE_GLIBC_STATS_LINE_NUMBER_KEYS(KEY_FIGURE));
+#undef KEY_FORMAT
+#undef KEY_FIGURE
+    size_t len = len0 > 0 ? (size_t)len0 : 0;
+    /* Per-arena lists, each only if it fits whole in one atomic write. Each
+     * list key names the array that holds its values. */
+#define LIST_KEY(id, name) " " name "=",
+#define LIST_VALUES(id, name) id,
+    static const char *const names[] = { TIDE_GLIBC_STATS_LINE_LIST_KEYS(LIST_KEY) };
+    const size_t *const lists[] = { TIDE_GLIBC_STATS_LINE_LIST_KEYS(LIST_VALUES) };
+#undef LIST_KEY
+#undef LIST_VALUES
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        size_t mark = len;
+        size_t nn = strlen(names[l]);
+        memcpy(line + len, names[l], nn + 1);
+        len += nn;
+        for (size_t i = 0; i < shown; i++)
+            len = append(line, len, i ? ",%llu" : "%llu", lists[l][i]);
+        if (len >= LINE_MAX_BYTES - 1) {
+            len = mark;
+            break;
+        }
+    }
+    line[len++] = '\n';
+    return len;
+}
+
 static int report(void)
 {
     out_len = 0;
@@ -159,28 +207,10 @@ static int report(void)
         total_system += arena_system[i];
     }
 
+    glibc_figures_t fig = { (unsigned long long)shim_pid, t_ms, n, total_free, total_system,
+                            mmap_bytes };
     char line[LINE_MAX_BYTES + 64];
-    int len0 = snprintf(line, sizeof line,
-                        "glibc-stats pid=%d t_ms=%llu arenas=%zu free=%zu system=%zu mmap=%zu",
-                        (int)shim_pid, t_ms, n, total_free, total_system, mmap_bytes);
-    size_t len = len0 > 0 ? (size_t)len0 : 0;
-    /* Per-arena lists, each only if it fits whole in one atomic write. */
-    const size_t *lists[2] = { arena_free, arena_system };
-    const char *names[2] = { " arena_free=", " arena_system=" };
-    for (int l = 0; l < 2; l++) {
-        size_t mark = len;
-        size_t nn = strlen(names[l]);
-        memcpy(line + len, names[l], nn + 1);
-        len += nn;
-        for (size_t i = 0; i < shown; i++)
-            len = append(line, len, i ? ",%llu" : "%llu", lists[l][i]);
-        if (len >= LINE_MAX_BYTES - 1) {
-            len = mark;
-            break;
-        }
-    }
-    line[len++] = '\n';
-    return emit(line, len);
+    return emit(line, format_line(line, sizeof line, &fig, shown));
 }
 
 static void *reporter(void *arg)

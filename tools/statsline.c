@@ -1,45 +1,107 @@
 /* Statistics lines written to the stats pipe by the processes tide runs:
  *
- *   tide-stats pid=P t_ms=T live=B active=B dirty=B mapped=B metadata=B purged=B
+ *   tide-stats pid=P t_ms=T live=B active=B dirty=B mapped=B metadata=B purged=B ...
  *   glibc-stats pid=P t_ms=T arenas=N free=B system=B mmap=B arena_free=B,B,...
  *   app-stats pid=P live=B          (a program reporting its own live bytes)
  *
- * Space-separated key=value pairs after the first word; unknown keys are
- * ignored, so either side may add some. The latest line of each pid wins. */
+ * The keys of each kind come from src/service/stats_line_keys.h, the one
+ * definition the writers share. Space-separated key=value pairs after the
+ * first word; unknown keys are ignored, so either side may add some. The
+ * latest line of each pid wins. */
 #include "tide.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "stats_line_keys.h"
+
+/* Each kind's keys as indices into parsed_line_t.v, in the header's order. */
+#define TIDE_KEY(id, name) TIDE_KEY_##id,
+enum { TIDE_STATS_LINE_KEYS(TIDE_KEY) TIDE_KEYS };
+#undef TIDE_KEY
+#define GLIBC_KEY(id, name) GLIBC_KEY_##id,
+enum { TIDE_GLIBC_STATS_LINE_KEYS(GLIBC_KEY) GLIBC_KEYS };
+#undef GLIBC_KEY
+#define APP_KEY(id, name) APP_KEY_##id,
+enum { TIDE_APP_STATS_LINE_KEYS(APP_KEY) APP_KEYS };
+#undef APP_KEY
+
+#define KEY_NAME(id, name) name,
+static const char *const tide_keys[] = { TIDE_STATS_LINE_KEYS(KEY_NAME) };
+static const char *const glibc_keys[] = { TIDE_GLIBC_STATS_LINE_KEYS(KEY_NAME) };
+static const char *const app_keys[] = { TIDE_APP_STATS_LINE_KEYS(KEY_NAME) };
+#undef KEY_NAME
+
+#define MAX_KEYS 16
+_Static_assert(TIDE_KEYS <= MAX_KEYS && GLIBC_KEYS <= MAX_KEYS && APP_KEYS <= MAX_KEYS,
+               "a stats line has more keys than parsed_line_t holds");
+
+typedef struct line_format {
+    const char *tag;
+    enum stats_kind kind;
+    const char *const *keys;
+    size_t nkeys;
+    int text_key; /* the one key kept as text (a per-arena list), or -1 */
+} line_format_t;
+
+static const line_format_t formats[] = {
+    { TIDE_STATS_LINE_TAG, STATS_TIDE, tide_keys, TIDE_KEYS, -1 },
+    { TIDE_GLIBC_STATS_LINE_TAG, STATS_GLIBC, glibc_keys, GLIBC_KEYS, GLIBC_KEY_arena_free },
+    { TIDE_APP_STATS_LINE_TAG, STATS_APP, app_keys, APP_KEYS, -1 },
+};
+
+/* One line split into its format's keys. */
+typedef struct parsed_line {
+    const line_format_t *format;
+    uint64_t v[MAX_KEYS]; /* UNKNOWN where absent or not a number */
+    const char *text;     /* the text key's value (not terminated), or NULL */
+    size_t text_len;
+} parsed_line_t;
 
 static bool key_is(const char *k, size_t kn, const char *name)
 {
     return strlen(name) == kn && memcmp(k, name, kn) == 0;
 }
 
-int stats_parse_line(const char *line, size_t len, proc_stats_t *o)
+static int key_index(const line_format_t *f, const char *k, size_t kn)
 {
-    memset(o, 0, sizeof *o);
-    o->live = o->free_held = UNKNOWN;
-    o->alloc_t_ms = UNKNOWN;
-    uint64_t pid = 0, live = UNKNOWN, free_b = UNKNOWN, system = UNKNOWN, mmap_b = 0;
-    uint64_t active = UNKNOWN, dirty = UNKNOWN, mapped = UNKNOWN, metadata = UNKNOWN;
-    uint64_t purged = UNKNOWN, arenas = UNKNOWN, t_ms = UNKNOWN;
-    const char *arena_free = NULL;
-    size_t arena_free_len = 0;
+    for (size_t i = 0; i < f->nkeys; i++)
+        if (key_is(k, kn, f->keys[i]))
+            return (int)i;
+    return -1;
+}
 
+static void take_value(parsed_line_t *p, const char *k, size_t kn, const char *v, size_t vn)
+{
+    int key = key_index(p->format, k, kn);
+    if (key < 0)
+        return; /* a key of another kind of line, or a newer writer's */
+    if (key == p->format->text_key) {
+        p->text = v;
+        p->text_len = vn;
+        return;
+    }
+    uint64_t x;
+    if (parse_u64(v, vn, &x)) /* a value we do not understand: ignore the key */
+        p->v[key] = x;
+}
+
+/* The line's kind from its first word, then its key=value pairs; -1 if it is
+ * no stats line. */
+static int split_line(const char *line, size_t len, parsed_line_t *p)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t k = 0; k < MAX_KEYS; k++)
+        p->v[k] = UNKNOWN;
     while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
         len--;
     size_t i = 0;
     while (i < len && line[i] != ' ')
         i++;
-    enum stats_kind kind;
-    if (key_is(line, i, "tide-stats"))
-        kind = STATS_TIDE;
-    else if (key_is(line, i, "glibc-stats"))
-        kind = STATS_GLIBC;
-    else if (key_is(line, i, "app-stats"))
-        kind = STATS_APP;
-    else
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0] && !p->format; f++)
+        if (key_is(line, i, formats[f].tag))
+            p->format = &formats[f];
+    if (!p->format)
         return -1;
 
     while (i < len) {
@@ -58,81 +120,99 @@ int stats_parse_line(const char *line, size_t len, proc_stats_t *o)
         size_t vs = i;
         while (i < len && line[i] != ' ')
             i++;
-        const char *k = line + ks, *v = line + vs;
-        size_t vn = i - vs;
-        uint64_t x;
-        if (key_is(k, kn, "arena_free")) {
-            arena_free = v;
-            arena_free_len = vn;
-            continue;
-        }
-        if (!parse_u64(v, vn, &x))
-            continue; /* a value we do not understand: ignore the key */
-        if (key_is(k, kn, "pid")) pid = x;
-        else if (key_is(k, kn, "t_ms")) t_ms = x;
-        else if (key_is(k, kn, "live")) live = x;
-        else if (key_is(k, kn, "active")) active = x;
-        else if (key_is(k, kn, "dirty")) dirty = x;
-        else if (key_is(k, kn, "mapped")) mapped = x;
-        else if (key_is(k, kn, "metadata")) metadata = x;
-        else if (key_is(k, kn, "purged")) purged = x;
-        else if (key_is(k, kn, "arenas")) arenas = x;
-        else if (key_is(k, kn, "free")) free_b = x;
-        else if (key_is(k, kn, "system")) system = x;
-        else if (key_is(k, kn, "mmap")) mmap_b = x;
+        take_value(p, line + ks, kn, line + vs, i - vs);
     }
-    if (pid == 0 || pid > 0x7fffffff)
-        return -1;
-    o->pid = (pid_t)pid;
+    return 0;
+}
 
-    switch (kind) {
+static bool pid_usable(uint64_t pid)
+{
+    return pid != 0 && pid <= 0x7fffffff; /* UNKNOWN (absent) is above it */
+}
+
+static int tide_line(const uint64_t *v, proc_stats_t *o)
+{
+    uint64_t live = v[TIDE_KEY_live], active = v[TIDE_KEY_active], dirty = v[TIDE_KEY_dirty];
+    if (!pid_usable(v[TIDE_KEY_pid]) || live == UNKNOWN)
+        return -1;
+    o->pid = (pid_t)v[TIDE_KEY_pid];
+    o->alloc_kind = STATS_TIDE;
+    o->alloc_t_ms = v[TIDE_KEY_t_ms];
+    o->live = live;
+    o->tide_active = active;
+    o->tide_dirty = dirty;
+    o->tide_mapped = v[TIDE_KEY_mapped];
+    o->tide_metadata = v[TIDE_KEY_metadata];
+    o->tide_purged = v[TIDE_KEY_purged];
+    /* Free bytes tidemalloc holds resident: free room inside active
+     * pages, plus freed pages not yet purged. */
+    if (active != UNKNOWN && dirty != UNKNOWN)
+        o->free_held = (active > live ? active - live : 0) + dirty;
+    return 0;
+}
+
+/* "f0,f1,..." as "f0;f1;..." for the CSV, or NULL if it holds anything but
+ * digits and separators. */
+static char *arena_list(const char *list, size_t len)
+{
+    char *s = xmalloc(len + 1);
+    for (size_t j = 0; j < len; j++)
+        s[j] = list[j] == ',' ? ';' : list[j];
+    s[len] = '\0';
+    if (strspn(s, "0123456789;") != len) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int glibc_line(const parsed_line_t *p, proc_stats_t *o)
+{
+    const uint64_t *v = p->v;
+    uint64_t free_b = v[GLIBC_KEY_free], system = v[GLIBC_KEY_system];
+    uint64_t mmap_b = v[GLIBC_KEY_mmap] == UNKNOWN ? 0 : v[GLIBC_KEY_mmap];
+    if (!pid_usable(v[GLIBC_KEY_pid]) || system == UNKNOWN || free_b == UNKNOWN)
+        return -1;
+    o->pid = (pid_t)v[GLIBC_KEY_pid];
+    o->alloc_kind = STATS_GLIBC;
+    o->alloc_t_ms = v[GLIBC_KEY_t_ms];
+    o->glibc_arenas = v[GLIBC_KEY_arenas];
+    o->glibc_free = free_b;
+    o->glibc_system = system;
+    o->glibc_mmap = mmap_b;
+    /* In-use chunks of the arenas, plus chunks mmapped on their own. */
+    o->live = (system > free_b ? system - free_b : 0) + mmap_b;
+    o->free_held = free_b;
+    if (p->text && p->text_len)
+        o->glibc_arena_free = arena_list(p->text, p->text_len);
+    return 0;
+}
+
+static int app_line(const uint64_t *v, proc_stats_t *o)
+{
+    if (!pid_usable(v[APP_KEY_pid]) || v[APP_KEY_live] == UNKNOWN)
+        return -1;
+    o->pid = (pid_t)v[APP_KEY_pid];
+    o->has_app = true;
+    o->app_live = v[APP_KEY_live];
+    return 0;
+}
+
+int stats_parse_line(const char *line, size_t len, proc_stats_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->live = o->free_held = UNKNOWN;
+    o->alloc_t_ms = UNKNOWN;
+    parsed_line_t p;
+    if (split_line(line, len, &p) != 0)
+        return -1;
+    switch (p.format->kind) {
     case STATS_TIDE:
-        if (live == UNKNOWN)
-            return -1;
-        o->alloc_kind = STATS_TIDE;
-        o->alloc_t_ms = t_ms;
-        o->live = live;
-        o->tide_active = active;
-        o->tide_dirty = dirty;
-        o->tide_mapped = mapped;
-        o->tide_metadata = metadata;
-        o->tide_purged = purged;
-        /* Free bytes tidemalloc holds resident: free room inside active
-         * pages, plus freed pages not yet purged. */
-        if (active != UNKNOWN && dirty != UNKNOWN)
-            o->free_held = (active > live ? active - live : 0) + dirty;
-        return 0;
+        return tide_line(p.v, o);
     case STATS_GLIBC:
-        if (system == UNKNOWN || free_b == UNKNOWN)
-            return -1;
-        o->alloc_kind = STATS_GLIBC;
-        o->alloc_t_ms = t_ms;
-        o->glibc_arenas = arenas;
-        o->glibc_free = free_b;
-        o->glibc_system = system;
-        o->glibc_mmap = mmap_b;
-        /* In-use chunks of the arenas, plus chunks mmapped on their own. */
-        o->live = (system > free_b ? system - free_b : 0) + mmap_b;
-        o->free_held = free_b;
-        if (arena_free && arena_free_len) {
-            char *s = xmalloc(arena_free_len + 1);
-            for (size_t j = 0; j < arena_free_len; j++)
-                s[j] = arena_free[j] == ',' ? ';' : arena_free[j];
-            s[arena_free_len] = '\0';
-            /* Only digits and separators may reach the CSV. */
-            if (strspn(s, "0123456789;") != arena_free_len) {
-                free(s);
-                s = NULL;
-            }
-            o->glibc_arena_free = s;
-        }
-        return 0;
+        return glibc_line(&p, o);
     case STATS_APP:
-        if (live == UNKNOWN)
-            return -1;
-        o->has_app = true;
-        o->app_live = live;
-        return 0;
+        return app_line(p.v, o);
     default:
         return -1;
     }

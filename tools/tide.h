@@ -1,11 +1,12 @@
 /* tide — the tidemalloc command-line tool. Shared declarations.
  *
  *   tide.c       command dispatch, help
- *   run.c        `tide run`: launch, sample, summarise
+ *   run*.c       `tide run`: options, allocator, launch, sample, summarise
+ *                (run.h names each piece)
  *   proctree.c   the process tree below tide, and smaps_rollup
  *   statsline.c  allocator statistics lines (tide-stats, glibc-stats, app-stats)
  *   timeline.c   timeline.csv and summary.txt, peak/final figures, diagnosis
- *   report.c     `tide report` and the self-contained report.html
+ *   report*.c    `tide report` and the self-contained report.html (report.h)
  *   util.c       small helpers
  */
 #ifndef TIDE_TOOL_H
@@ -162,7 +163,7 @@ typedef struct summary {
 
 void summarize(const series_t *s, const run_meta_t *m, summary_t *out);
 
-/* ---- report.c ---- */
+/* ---- report_load.c, report_html.c, report_text.c ---- */
 typedef struct run_data {
     const char *dir;
     const char *label;

@@ -1,12 +1,15 @@
 """The allocators a run compares.
 
-Built-in names:
+Built-in names are the rows of tools/allocators.tsv, the list `tide run`
+reads too (through a header CMake generates from it), so both know the same
+names, Debian packages and sonames:
   tide        <repo>/build/libtidemalloc.so (make build)
   glibc       no preload: the C library's own malloc
   jemalloc    Debian libjemalloc2
-  jemalloc-bg jemalloc with MALLOC_CONF=background_thread:true (purges while idle)
   mimalloc    Debian libmimalloc2.0
   tcmalloc    Debian libtcmalloc-minimal4 (gperftools)
+and bench's own variant of one of them:
+  jemalloc-bg jemalloc with MALLOC_CONF=background_thread:true (purges while idle)
 Anything else containing '/' or ending in .so is a path to a shared library
 to preload, named after the file (libfoo.so -> foo) or NAME=PATH.
 """
@@ -21,12 +24,15 @@ from . import pkg
 MULTIARCH = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
 
 
-def _libdir_file(name):
-    for d in (f"/usr/lib/{MULTIARCH}", f"/lib/{MULTIARCH}", "/usr/lib64", "/usr/lib"):
-        p = os.path.join(d, name)
-        if os.path.exists(p):
-            return p
-    return os.path.join(f"/usr/lib/{MULTIARCH}", name)
+def _libdir_file(*names):
+    """The first of names (preferred first) found in a library directory;
+    else where the first would be, for the package install to put it."""
+    for name in names:
+        for d in (f"/usr/lib/{MULTIARCH}", f"/lib/{MULTIARCH}", "/usr/lib64", "/usr/lib"):
+            p = os.path.join(d, name)
+            if os.path.exists(p):
+                return p
+    return os.path.join(f"/usr/lib/{MULTIARCH}", names[0])
 
 
 def libc_path():
@@ -101,24 +107,72 @@ def parse_conf_ms(conf, keys):
     return None
 
 
+TABLE_PATH = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                           os.pardir, "tools", "allocators.tsv"))
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    """One row of tools/allocators.tsv (its header comment says what each
+    column means)."""
+    name: str
+    family: str
+    package: str | None  # None: built here (tide), or nothing to preload (glibc)
+    sonames: tuple  # preferred first; empty for the C library itself
+
+
+def load_table(path=TABLE_PATH):
+    """The rows of the allocator list, in its order."""
+    entries = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            fields = line.split()
+            if len(fields) != 4:
+                raise ValueError(f"{path}:{lineno}: want 4 columns (name family package sonames), "
+                                 f"found {len(fields)}: {line}")
+            name, family, package, sonames = fields
+            entries.append(TableEntry(name, family, None if package == "-" else package,
+                                      () if sonames == "-" else tuple(sonames.split(","))))
+    return entries
+
+
+TABLE = load_table()
+_BY_NAME = {e.name: e for e in TABLE}
+
+# Benchmark-only configurations of a listed allocator: the same library with
+# other settings, so not in the shared list (tide run has no use for them).
+VARIANTS = {"jemalloc-bg": ("jemalloc", {"MALLOC_CONF": "background_thread:true"})}
+
+
+def _builtin_names():
+    """The list's names, each variant right after the allocator it configures."""
+    names = []
+    for e in TABLE:
+        names.append(e.name)
+        names += [v for v, (base, _) in VARIANTS.items() if base == e.name]
+    return tuple(names)
+
+
+BUILTIN_NAMES = _builtin_names()
+DEFAULT = tuple(e.name for e in TABLE)
+# The families a library file's name is matched against (a custom .so).
+_PRELOADED_FAMILIES = tuple(dict.fromkeys(e.family for e in TABLE if e.sonames))
+
+
 def builtin(name, root, tide_lib=None):
-    if name == "tide":
-        return Allocator("tide", tide_lib or os.path.join(root, "build", "libtidemalloc.so"), family="tide")
-    if name == "glibc":
-        return Allocator("glibc", None, family="glibc")
-    if name in ("jemalloc", "jemalloc-bg"):
-        env = {"MALLOC_CONF": "background_thread:true"} if name == "jemalloc-bg" else {}
-        return Allocator(name, _libdir_file("libjemalloc.so.2"), env, "libjemalloc2", family="jemalloc")
-    if name == "mimalloc":
-        return Allocator(name, _libdir_file("libmimalloc.so.2"), {}, "libmimalloc2.0", family="mimalloc")
-    if name == "tcmalloc":
-        return Allocator(name, _libdir_file("libtcmalloc_minimal.so.4"), {}, "libtcmalloc-minimal4",
-                         family="tcmalloc")
-    return None
-
-
-BUILTIN_NAMES = ("tide", "glibc", "jemalloc", "jemalloc-bg", "mimalloc", "tcmalloc")
-DEFAULT = ("tide", "glibc", "jemalloc", "mimalloc", "tcmalloc")
+    base, env = VARIANTS.get(name, (name, {}))
+    e = _BY_NAME.get(base)
+    if e is None:
+        return None
+    if not e.sonames:
+        return Allocator(name, None, family=e.family)
+    if e.package is None:  # built by this project, into build/
+        lib = tide_lib if tide_lib and e.family == "tide" else os.path.join(root, "build", e.sonames[0])
+        return Allocator(name, lib, family=e.family)
+    return Allocator(name, _libdir_file(*e.sonames), dict(env), e.package, family=e.family)
 
 
 def resolve(spec, root, tide_lib=None):
@@ -137,7 +191,7 @@ def resolve(spec, root, tide_lib=None):
             base = re.sub(r"\.so(\.[0-9.]+)?$", "", base)
             name = base[3:] if base.startswith("lib") and len(base) > 3 else base
         base = os.path.basename(path)
-        family = next((f for f in ("tide", "jemalloc", "mimalloc", "tcmalloc") if f in base), "custom")
+        family = next((f for f in _PRELOADED_FAMILIES if f in base), "custom")
         a = Allocator(name, path, family=family)
         if not os.path.exists(path):
             a.error = f"{path} not found"

@@ -8,6 +8,7 @@
  * slots are carved in random order; free-list links are encoded
  * (secure_list.h). A sampled allocation goes to the guarded pool
  * (guarded.c). Every detection is one line through report_heap_misuse.
+ * mitigations.h lists them all, with their switches.
  */
 #ifndef TIDE_SECURE_H
 #define TIDE_SECURE_H
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/span.h"
+#include "mitigations.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -68,19 +70,14 @@ static inline char *secure_canary_word_at(const char *c)
     return (char *)((uintptr_t)c & ~(uintptr_t)7);
 }
 
-/* TIDE_SECURE_NO_CANARY (and TIDE_SECURE_NO_SHUFFLE in shuffle.c) leave one
- * mitigation out, to measure what it costs (docs/SECURITY.md, Cost); the
- * hardened build never defines them. */
-#ifdef TIDE_SECURE_NO_CANARY
-#define SECURE_CANARY_ON 0
-#else
-#define SECURE_CANARY_ON 1
-#endif
+/* With -DTIDE_MITIGATION_CANARY=0 (mitigations.h) nothing below fills or
+ * checks: a build for measuring what the canary costs (docs/SECURITY.md,
+ * Cost), never the shipped one. */
 
 /* A fresh block: the bytes before c in the word are not the program's yet. */
 static inline void secure_canary_fill(char *c, size_t slack)
 {
-    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
+    if (__builtin_expect(slack == 0 || !MITIGATION_ON(canary), 0))
         return;
     uint64_t w = secure_canary8;
     __builtin_memcpy(secure_canary_word_at(c), &w, 8);
@@ -89,7 +86,7 @@ static inline void secure_canary_fill(char *c, size_t slack)
 /* A block whose bytes before c are the program's (calloc, realloc). */
 static inline void secure_canary_fill_keep(char *c, size_t slack)
 {
-    if (slack == 0 || !SECURE_CANARY_ON)
+    if (slack == 0 || !MITIGATION_ON(canary))
         return;
     uint64_t w, mask = SECURE_CANARY_MASK(c);
     __builtin_memcpy(&w, secure_canary_word_at(c), 8);
@@ -99,7 +96,7 @@ static inline void secure_canary_fill_keep(char *c, size_t slack)
 
 static inline bool secure_canary_intact(const char *c, size_t slack)
 {
-    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
+    if (__builtin_expect(slack == 0 || !MITIGATION_ON(canary), 0))
         return true;
     uint64_t w;
     __builtin_memcpy(&w, secure_canary_word_at(c), 8);

@@ -1,6 +1,6 @@
 /* shuffle — random slot order: the blocks of each page a slab carves go onto
- * its free list in a random order (TIDE_SECURE=1 only; off with
- * -DTIDE_SECURE_NO_SHUFFLE, for measuring only).
+ * its free list in a random order (TIDE_SECURE=1 only; mitigation
+ * `shuffle`, off with -DTIDE_MITIGATION_SHUFFLE=0, for measuring only).
  *
  * Owns the per-thread generator and the carving. Invariant: a carve links
  * exactly the n blocks from first, each once (a permutation of them), so
@@ -19,7 +19,7 @@
 
 static __thread uint64_t rng_state;
 
-__attribute__((unused)) static uint64_t rng_next(void)
+static uint64_t rng_next(void)
 {
     uint64_t x = rng_state;
     if (x == 0)
@@ -36,14 +36,14 @@ void secure_carve(span_t *s, char *first, uint32_t n)
     uint16_t order[OS_PAGE_SIZE / 16];
     for (uint32_t i = 0; i < n; i++)
         order[i] = (uint16_t)i;
-#ifndef TIDE_SECURE_NO_SHUFFLE /* measurement only: docs/SECURITY.md, Cost */
-    for (uint32_t i = n; i > 1; i--) { /* Fisher-Yates */
-        uint32_t j = (uint32_t)(((rng_next() >> 32) * i) >> 32);
-        uint16_t t = order[i - 1];
-        order[i - 1] = order[j];
-        order[j] = t;
+    if (MITIGATION_ON(shuffle)) {
+        for (uint32_t i = n; i > 1; i--) { /* Fisher-Yates */
+            uint32_t j = (uint32_t)(((rng_next() >> 32) * i) >> 32);
+            uint16_t t = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = t;
+        }
     }
-#endif
     block_t *head = s->free;
     for (uint32_t i = 0; i < n; i++) {
         block_t *b = (block_t *)(first + (size_t)order[i] * s->block_size);

@@ -7,7 +7,7 @@
  * its page (rounded down to its alignment, the gap canary-filled), so
  * reading or writing one byte past it faults at once. A freed slot becomes
  * inaccessible, and slots are reused oldest-freed first, so a use after
- * free faults for as long as possible. The fault handler (secure.c) asks
+ * free faults for as long as possible. The fault handler (fault.c) asks
  * guarded_explain_fault, which names the block and the misuse.
  */
 #ifndef TIDE_SECURE

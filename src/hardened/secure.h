@@ -8,6 +8,7 @@
  * slots are carved in random order; free-list links are encoded
  * (secure_list.h). A sampled allocation goes to the guarded pool
  * (guarded.c). Every detection is one line through report_heap_misuse.
+ * mitigations.h lists them all, with their switches.
  */
 #ifndef TIDE_SECURE_H
 #define TIDE_SECURE_H
@@ -17,24 +18,30 @@
 #include <stdint.h>
 
 #include "core/span.h"
+#include "mitigations.h"
 
 #pragma GCC visibility push(hidden)
 
-/* secure.c */
+/* secure_init.c */
 void secure_init(void); /* key, canary, fault handler: idempotent */
+extern uint8_t secure_canary;
+extern uint64_t secure_canary8; /* the canary byte, eight times */
+/* secure_slab.c: per-block state arrays, slab guard pages, kept slabs */
 span_t *secure_slab_alloc(size_t npages);
-span_t *secure_large_take(size_t npages, size_t align_pages); /* a kept guarded run, or a new one */
-void secure_trim(void); /* release the kept slabs and large runs */
 bool secure_slab_init(span_t *s);
 bool secure_slab_release(span_t *s);
+void secure_slab_trim(void); /* release the kept slabs */
+/* secure_large.c: large-block guard pages, kept guarded runs */
+span_t *secure_large_take(size_t npages, size_t align_pages); /* a kept guarded run, or a new one */
+void secure_large_trim(void); /* release the kept large runs */
+/* shuffle.c */
 void secure_carve(span_t *s, char *first, uint32_t n);
+/* checks.c */
 void secure_on_alloc(void *p, size_t size);
 void secure_free(void *p, size_t size, size_t align, const char *call);
 size_t secure_usable_size(const void *p, const char *call);
 void *secure_realloc(void *p, size_t size);
 const char *secure_freed_kind(const char *call); /* "double free" or "use after free" */
-extern uint8_t secure_canary;
-extern uint64_t secure_canary8; /* the canary byte, eight times */
 
 /* The block index of p in slab s (p - start is below 2^32). */
 static inline uint32_t secure_block_index(const span_t *s, const void *p)
@@ -63,19 +70,14 @@ static inline char *secure_canary_word_at(const char *c)
     return (char *)((uintptr_t)c & ~(uintptr_t)7);
 }
 
-/* TIDE_SECURE_NO_CANARY (and TIDE_SECURE_NO_SHUFFLE in secure.c) leave one
- * mitigation out, to measure what it costs (docs/SECURITY.md, Cost); the
- * hardened build never defines them. */
-#ifdef TIDE_SECURE_NO_CANARY
-#define SECURE_CANARY_ON 0
-#else
-#define SECURE_CANARY_ON 1
-#endif
+/* With -DTIDE_MITIGATION_CANARY=0 (mitigations.h) nothing below fills or
+ * checks: a build for measuring what the canary costs (docs/SECURITY.md,
+ * Cost), never the shipped one. */
 
 /* A fresh block: the bytes before c in the word are not the program's yet. */
 static inline void secure_canary_fill(char *c, size_t slack)
 {
-    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
+    if (__builtin_expect(slack == 0 || !MITIGATION_ON(canary), 0))
         return;
     uint64_t w = secure_canary8;
     __builtin_memcpy(secure_canary_word_at(c), &w, 8);
@@ -84,7 +86,7 @@ static inline void secure_canary_fill(char *c, size_t slack)
 /* A block whose bytes before c are the program's (calloc, realloc). */
 static inline void secure_canary_fill_keep(char *c, size_t slack)
 {
-    if (slack == 0 || !SECURE_CANARY_ON)
+    if (slack == 0 || !MITIGATION_ON(canary))
         return;
     uint64_t w, mask = SECURE_CANARY_MASK(c);
     __builtin_memcpy(&w, secure_canary_word_at(c), 8);
@@ -94,7 +96,7 @@ static inline void secure_canary_fill_keep(char *c, size_t slack)
 
 static inline bool secure_canary_intact(const char *c, size_t slack)
 {
-    if (__builtin_expect(slack == 0 || !SECURE_CANARY_ON, 0))
+    if (__builtin_expect(slack == 0 || !MITIGATION_ON(canary), 0))
         return true;
     uint64_t w;
     __builtin_memcpy(&w, secure_canary_word_at(c), 8);

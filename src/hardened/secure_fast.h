@@ -3,7 +3,7 @@
  * block as the default path does, through the checked link, then records
  * the requested size and fills the slack with the canary; every sampled
  * allocation (secure_countdown) goes the slow way, to the guarded pool.
- * free does all its checks in secure_free (secure.c). */
+ * free does all its checks in secure_free (checks.c). */
 #ifndef TIDE_SECURE_FAST_H
 #define TIDE_SECURE_FAST_H
 

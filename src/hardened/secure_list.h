@@ -16,10 +16,10 @@
 
 #pragma GCC visibility push(hidden)
 
-/* Random, fixed before the first block is carved (secure.c). */
+/* Random, fixed before the first block is carved (secure_init.c). */
 extern uintptr_t secure_list_key;
 
-/* One page after each slab stays PROT_NONE (secure.c). */
+/* One page after each slab stays PROT_NONE (secure_slab.c). */
 #define SECURE_SLAB_GUARD_PAGES 1
 #define SECURE_LINK_RANGE ((uintptr_t)1 << 17)
 

@@ -38,10 +38,11 @@ static inline bool mitigation_realloc(void *p, size_t size, void **out)
     return true;
 }
 
-/* The kept guarded slabs and large runs. */
+/* The kept guarded large runs and slabs. */
 static inline void mitigation_trim(void)
 {
-    secure_trim();
+    secure_large_trim();
+    secure_slab_trim();
 }
 
 #pragma GCC visibility pop

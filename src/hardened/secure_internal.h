@@ -1,0 +1,57 @@
+/* secure_internal — what the hardened build's files share among themselves
+ * and nobody else needs (secure.h is the interface the hooks use).
+ */
+#ifndef TIDE_SECURE_INTERNAL_H
+#define TIDE_SECURE_INTERNAL_H
+
+#include <stddef.h>
+
+#include "core/span.h"
+#include "platform/os.h"
+#include "secure.h"
+
+#pragma GCC visibility push(hidden)
+
+/* secure_init.c calls these once, from secure_init. */
+void secure_fault_install(void); /* fault.c */
+void secure_slab_fork_lock(void); /* secure_slab.c: its locks, for fork */
+void secure_slab_fork_unlock(void);
+void secure_large_fork_lock(void); /* secure_large.c */
+void secure_large_fork_unlock(void);
+
+/* secure_large.c: the guard page of a large or huge block. */
+void secure_large_guard(span_t *s, void *p);                  /* at malloc */
+void secure_large_free(span_t *s, void *p, const char *call); /* after the checks */
+/* Resize in place (or, huge, by mremap) to hold target bytes; NULL if the
+ * block must move. */
+void *secure_large_resize(span_t *s, void *p, size_t size, size_t target);
+
+/* A slab's or a large run's guard: its last page. */
+static inline char *secure_guard_page(const span_t *s)
+{
+    return s->start + ((s->npages - 1) << OS_PAGE_SHIFT);
+}
+
+/* Large and huge blocks: data pages, then the guard page (core/large.c adds
+ * it to the request, mitigation_large_pad). */
+static inline size_t secure_large_data_bytes(const span_t *s)
+{
+    return (s->npages - 1) << OS_PAGE_SHIFT;
+}
+
+/* Record p's requested size (a slab's state array, a large block's
+ * sec_size) and fill the slack after it with the canary. */
+static inline void secure_record(span_t *s, void *p, size_t size)
+{
+    if (s->kind == SPAN_SMALL) {
+        s->sec_state[secure_block_index(s, p)] = (uint16_t)(size + 1);
+        secure_canary_fill_keep((char *)p + size, s->block_size - size);
+    } else {
+        s->sec_size = size;
+        secure_canary_fill_keep((char *)p + size, secure_large_data_bytes(s) - size);
+    }
+}
+
+#pragma GCC visibility pop
+
+#endif

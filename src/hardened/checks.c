@@ -24,8 +24,11 @@
 #define TIDE_SECURE 1 /* this file is only part of the hardened build */
 #endif
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 
+#include "core/isolated.h"
+#include "platform/lock.h"
 #include "core/heap.h"
 #include "core/large.h"
 #include "core/pagemap.h"
@@ -191,7 +194,23 @@ __attribute__((noinline)) static void free_small_sized(span_t *s, void *p, uint1
     check_size_slow(call, p, size, align, (size_t)*st - 1, s->block_size);
 }
 
+static void secure_free_checked(void *p, size_t size, size_t align, const char *call);
+
 void secure_free(void *p, size_t size, size_t align, const char *call)
+{
+    if (__builtin_expect(isolated_mode, 0)) {
+        isolated_free(p); /* a child forked mid-operation: core/isolated.h */
+        return;
+    }
+    /* free never changes errno: mprotect and munmap can fail in here. */
+    int saved_errno = errno;
+    critical_enter();
+    secure_free_checked(p, size, align, call);
+    critical_leave();
+    errno = saved_errno;
+}
+
+static void secure_free_checked(void *p, size_t size, size_t align, const char *call)
 {
     span_t *s = pagemap_lookup(p);
     if (__builtin_expect(s->kind != SPAN_SMALL, 0)) {

@@ -17,7 +17,9 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/isolated.h"
 #include "core/heap.h"
+#include "platform/lock.h"
 #include "core/pagemap.h"
 #include "core/slab.h"
 #include "config/config.h"
@@ -59,8 +61,25 @@ static size_t class_size(size_t size)
     return size <= SC_SMALL_MAX ? sc_block_size[sc_of_size(size)] : 0;
 }
 
-static void fork_prepare(void) { pthread_mutex_lock(&pool_lock); }
-static void fork_release(void) { pthread_mutex_unlock(&pool_lock); }
+/* As api/init.c's handlers: a fork that interrupted an allocator operation
+ * (a signal handler's) takes no lock, and its child never uses it. */
+static __thread bool fork_skipped;
+
+static void fork_prepare(void)
+{
+    if (critical_depth > 0 || isolated_mode)
+        fork_skipped = true;
+    else
+        pthread_mutex_lock(&pool_lock);
+}
+
+static void fork_release(void)
+{
+    if (fork_skipped)
+        fork_skipped = false;
+    else
+        pthread_mutex_unlock(&pool_lock);
+}
 
 /* Under pool_lock. */
 static bool pool_init(void)
@@ -103,7 +122,7 @@ void *guarded_maybe_alloc(size_t size, size_t align, bool zero)
         return NULL; /* a new thread starts counting (with 1, sample it all) */
     if (size > OS_PAGE_SIZE || align > OS_PAGE_SIZE)
         return NULL;
-    pthread_mutex_lock(&pool_lock);
+    lock_acquire(&pool_lock);
     uint32_t i = UINT32_MAX;
     if (pool_init()) {
         if (next_empty < nslots) {
@@ -115,13 +134,13 @@ void *guarded_maybe_alloc(size_t size, size_t align, bool zero)
         }
     }
     if (i == UINT32_MAX) {
-        pthread_mutex_unlock(&pool_lock);
+        lock_release(&pool_lock);
         return NULL; /* every slot is live: an ordinary allocation */
     }
     char *page = slot_page(i);
     if (!os_protect(page, OS_PAGE_SIZE, true)) {
         slots[i].state = SLOT_FREED; /* lost; keep it out of use */
-        pthread_mutex_unlock(&pool_lock);
+        lock_release(&pool_lock);
         return NULL;
     }
     size_t a = align > 16 ? align : 16;
@@ -130,7 +149,7 @@ void *guarded_maybe_alloc(size_t size, size_t align, bool zero)
     slots[i].ptr = p;
     slots[i].size = size;
     slots[i].state = SLOT_LIVE;
-    pthread_mutex_unlock(&pool_lock);
+    lock_release(&pool_lock);
     if (zero)
         memset(p, 0, size);
     memset(p + size, secure_canary, (size_t)(page + OS_PAGE_SIZE - (p + size)));
@@ -165,7 +184,7 @@ static slot_t *checked_slot(const void *p, const char *call)
 
 void guarded_free(void *p, size_t size, size_t align, const char *call)
 {
-    pthread_mutex_lock(&pool_lock);
+    lock_acquire(&pool_lock);
     slot_t *sl = checked_slot(p, call);
     size_t bs = class_size(sl->size);
     if (size != FREE_NO_SIZE && size != sl->size)
@@ -182,14 +201,14 @@ void guarded_free(void *p, size_t size, size_t align, const char *call)
     uint32_t i = (uint32_t)(sl - slots);
     freed_ring[(freed_head + freed_count) % nslots] = i;
     freed_count++;
-    pthread_mutex_unlock(&pool_lock);
+    lock_release(&pool_lock);
 }
 
 size_t guarded_usable_size(const void *p, const char *call)
 {
-    pthread_mutex_lock(&pool_lock);
+    lock_acquire(&pool_lock);
     size_t n = checked_slot(p, call)->size;
-    pthread_mutex_unlock(&pool_lock);
+    lock_release(&pool_lock);
     return n;
 }
 

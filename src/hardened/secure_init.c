@@ -19,6 +19,8 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 
+#include "core/isolated.h"
+#include "platform/lock.h"
 #include "platform/os.h"
 #include "secure_internal.h"
 
@@ -28,14 +30,26 @@ uint64_t secure_canary8;
 
 /* The kept slabs' and state arrays' locks, then the kept large runs': a
  * child of fork must not inherit one held by a thread that is gone. */
+/* As api/init.c's handlers: a fork that interrupted an allocator operation
+ * (a signal handler's) takes no lock, and its child never uses them. */
+static __thread bool fork_skipped;
+
 static void fork_lock(void)
 {
+    if (critical_depth > 0 || isolated_mode) {
+        fork_skipped = true;
+        return;
+    }
     secure_slab_fork_lock();
     secure_large_fork_lock();
 }
 
 static void fork_unlock(void)
 {
+    if (fork_skipped) {
+        fork_skipped = false;
+        return;
+    }
     secure_large_fork_unlock();
     secure_slab_fork_unlock();
 }

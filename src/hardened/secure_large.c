@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/large.h"
+#include "platform/lock.h"
 #include "core/page_heap.h"
 #include "core/pagemap.h"
 #include "platform/os.h"
@@ -63,7 +64,7 @@ static void large_cache_remove(unsigned i)
 span_t *secure_large_take(size_t npages, size_t align_pages)
 {
     span_t *s = NULL;
-    pthread_mutex_lock(&large_lock);
+    lock_acquire(&large_lock);
     unsigned best = LARGE_CACHE_RUNS;
     size_t most = npages + npages / 2;
     for (unsigned i = 0; i < large_cache_n; i++) {
@@ -78,7 +79,7 @@ span_t *secure_large_take(size_t npages, size_t align_pages)
         s = large_cache[best];
         large_cache_remove(best);
     }
-    pthread_mutex_unlock(&large_lock);
+    lock_release(&large_lock);
     if (!s)
         return page_heap_alloc(npages, align_pages);
     page_heap_desc_reuse(s);
@@ -98,7 +99,7 @@ static void large_keep(span_t *s)
 {
     span_t *evicted[LARGE_CACHE_RUNS];
     unsigned ne = 0;
-    pthread_mutex_lock(&large_lock);
+    lock_acquire(&large_lock);
     while (large_cache_n > 0 && (large_cache_n == LARGE_CACHE_RUNS ||
                                  (large_cache_pages + s->npages) << OS_PAGE_SHIFT > LARGE_CACHE_BYTES)) {
         evicted[ne++] = large_cache[0];
@@ -109,7 +110,7 @@ static void large_keep(span_t *s)
         large_cache[large_cache_n++] = s;
         large_cache_pages += s->npages;
     }
-    pthread_mutex_unlock(&large_lock);
+    lock_release(&large_lock);
     for (unsigned i = 0; i < ne; i++)
         large_release(evicted[i]);
     if (!kept)
@@ -121,12 +122,12 @@ void secure_large_trim(void)
 {
     for (;;) {
         span_t *s = NULL;
-        pthread_mutex_lock(&large_lock);
+        lock_acquire(&large_lock);
         if (large_cache_n) {
             s = large_cache[large_cache_n - 1];
             large_cache_remove(large_cache_n - 1);
         }
-        pthread_mutex_unlock(&large_lock);
+        lock_release(&large_lock);
         if (!s)
             break;
         large_release(s);

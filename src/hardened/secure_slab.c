@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/meta.h"
+#include "platform/lock.h"
 #include "core/page_heap.h"
 #include "core/pagemap.h"
 #include "platform/os.h"
@@ -50,10 +51,10 @@ static void state_put(span_t *s)
     if (!s->sec_state)
         return;
     unsigned b = state_bucket(s->reserved);
-    pthread_mutex_lock(&state_lock);
+    lock_acquire(&state_lock);
     *(void **)s->sec_state = state_free[b];
     state_free[b] = s->sec_state;
-    pthread_mutex_unlock(&state_lock);
+    lock_release(&state_lock);
     s->sec_state = NULL;
 }
 
@@ -65,11 +66,11 @@ bool secure_slab_init(span_t *s)
     unsigned b = state_bucket(s->reserved);
     if (b >= STATE_BUCKETS)
         return false;
-    pthread_mutex_lock(&state_lock);
+    lock_acquire(&state_lock);
     void *st = state_free[b];
     if (st)
         state_free[b] = *(void **)st;
-    pthread_mutex_unlock(&state_lock);
+    lock_release(&state_lock);
     if (st)
         memset(st, 0, (size_t)64 << b);
     else if (!(st = meta_alloc((size_t)64 << b)))
@@ -100,13 +101,13 @@ static size_t slab_cache_pages;
 /* The kept slab of npages pages taken off its list, or NULL. */
 static span_t *slab_cache_take(size_t npages)
 {
-    pthread_mutex_lock(&cache_lock);
+    lock_acquire(&cache_lock);
     span_t *s = slab_cache[npages];
     if (s) {
         slab_cache[npages] = s->next;
         slab_cache_pages -= npages;
     }
-    pthread_mutex_unlock(&cache_lock);
+    lock_release(&cache_lock);
     return s;
 }
 
@@ -126,16 +127,16 @@ bool secure_slab_release(span_t *s)
 {
     state_put(s);
     if (s->sec_size && s->npages < SLAB_CACHE_PAGES) {
-        pthread_mutex_lock(&cache_lock);
+        lock_acquire(&cache_lock);
         if ((slab_cache_pages + s->npages) << OS_PAGE_SHIFT <= SLAB_CACHE_BYTES) {
             pagemap_set(s->start, s->npages, &span_none);
             s->next = slab_cache[s->npages];
             slab_cache[s->npages] = s;
             slab_cache_pages += s->npages;
-            pthread_mutex_unlock(&cache_lock);
+            lock_release(&cache_lock);
             return true;
         }
-        pthread_mutex_unlock(&cache_lock);
+        lock_release(&cache_lock);
     }
     if (s->sec_size)
         os_protect(secure_guard_page(s), OS_PAGE_SIZE, true);

@@ -1,6 +1,7 @@
 /* stats — tide_stats_get and the lines written for `tide run`. */
 #define _GNU_SOURCE
 #include "stats.h"
+#include "stats_line_keys.h"
 
 #include <string.h>
 
@@ -68,20 +69,16 @@ void stats_write_line(int fd)
 {
     tide_stats_t s;
     tide_stats_get(&s);
+    /* The values by key id, in the keys' order (stats_line_keys.h). */
+    const uint64_t pid = (uint64_t)os_getpid(), t_ms = os_now_ms(), live = s.live_usable,
+                   live_requested = s.live_requested, active = s.active, dirty = s.dirty, mapped = s.mapped,
+                   retained = s.retained, metadata = s.metadata, purged = s.purged,
+                   purge_calls = s.purge_calls, threads = s.threads;
     textbuf_t o = { .n = 0, .fd = fd };
-    tb_str(&o, "tide-stats");
-    put_kv(&o, "pid", (uint64_t)os_getpid());
-    put_kv(&o, "t_ms", os_now_ms());
-    put_kv(&o, "live", s.live_usable);
-    put_kv(&o, "live_requested", s.live_requested);
-    put_kv(&o, "active", s.active);
-    put_kv(&o, "dirty", s.dirty);
-    put_kv(&o, "mapped", s.mapped);
-    put_kv(&o, "retained", s.retained);
-    put_kv(&o, "metadata", s.metadata);
-    put_kv(&o, "purged", s.purged);
-    put_kv(&o, "purge_calls", s.purge_calls);
-    put_kv(&o, "threads", s.threads);
+    tb_str(&o, TIDE_STATS_LINE_TAG);
+#define PUT_KEY(id, key) put_kv(&o, key, id);
+    TIDE_STATS_LINE_KEYS(PUT_KEY)
+#undef PUT_KEY
     tb_str(&o, "\n");
     tb_flush(&o);
 }

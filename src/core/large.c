@@ -34,7 +34,7 @@ static void *huge_alloc(size_t size, size_t align)
     span_t *s = page_heap_desc_alloc();
     if (!s)
         return NULL;
-    char *p = os_reserve(bytes, align);
+    char *p = os_map_block(bytes, align);
     if (!p) {
         page_heap_desc_free(s);
         return NULL;

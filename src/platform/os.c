@@ -52,26 +52,31 @@ void os_fail_release_after(unsigned n) { atomic_store(&fail_release_countdown, n
 unsigned long os_reserve_calls(void) { return atomic_load(&reserve_calls); }
 unsigned long os_purge_calls(void) { return atomic_load(&purge_calls); }
 
-static void *map_anon(size_t size, int prot)
+static void *map_anon_flags(size_t size, int prot, int flags)
 {
     atomic_fetch_add_explicit(&reserve_calls, 1, memory_order_relaxed);
     if (inject_failure(&fail_reserve_countdown)) {
         errno = ENOMEM;
         return NULL;
     }
-    void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
-void *os_reserve(size_t size, size_t align)
+static void *map_anon(size_t size, int prot)
+{
+    return map_anon_flags(size, prot, MAP_NORESERVE);
+}
+
+static void *map_aligned(size_t size, size_t align, int flags)
 {
     if (align <= OS_PAGE_SIZE)
-        return map_anon(size, PROT_READ | PROT_WRITE);
+        return map_anon_flags(size, PROT_READ | PROT_WRITE, flags);
     /* Over-reserve, then trim both ends to the alignment. */
     size_t span = size + align - OS_PAGE_SIZE;
     if (span < size)
         return NULL;
-    char *raw = map_anon(span, PROT_READ | PROT_WRITE);
+    char *raw = map_anon_flags(span, PROT_READ | PROT_WRITE, flags);
     if (!raw)
         return NULL;
     char *aligned = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
@@ -81,6 +86,16 @@ void *os_reserve(size_t size, size_t align)
     if (tail)
         munmap(aligned + size, tail);
     return aligned;
+}
+
+void *os_reserve(size_t size, size_t align)
+{
+    return map_aligned(size, align, MAP_NORESERVE);
+}
+
+void *os_map_block(size_t size, size_t align)
+{
+    return map_aligned(size, align, 0);
 }
 
 void *os_reserve_readonly(size_t size)

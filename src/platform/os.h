@@ -22,6 +22,11 @@
 /* Reserve size bytes of read-write address space, aligned to align (a power
  * of two, at least a page). Pages cost nothing until touched. NULL on failure. */
 void *os_reserve(size_t size, size_t align);
+/* Memory handed to the program whole (a huge block): like os_reserve, but
+ * charged to the kernel's overcommit accounting, so a request no machine
+ * could back (malloc of 64 TiB) fails here, as it does under glibc, rather
+ * than succeeding and faulting later. */
+void *os_map_block(size_t size, size_t align);
 /* Reserve read-only zero memory: it costs no RSS when read. */
 void *os_reserve_readonly(size_t size);
 /* Unmap. If the kernel refuses (at vm.max_map_count, an unmap that would

@@ -36,15 +36,16 @@ build-debug: $(BUILD)-debug/CMakeCache.txt
 	cmake --build $(BUILD)-debug -j $(JOBS)
 
 # Everything: the main build's tests (unit, conformance, stress, faults,
-# fuzz, real programs, suites), then the unit and stress tests under
-# ASan+UBSan, the concurrency tests (label stress) under TSan, and the
-# stress and fuzz tests with the invariant validators on.  All four always
-# run; the exit status is nonzero if any failed.
+# fuzz, real programs, suites), then every test of the prefixed library
+# (layer tests, prefixed conformance and bad input, stress, fuzz replay,
+# fault injection) under ASan+UBSan, the concurrency tests (label stress)
+# under TSan, and the stress and fuzz tests with the invariant validators
+# on.  All four always run; the exit status is nonzero if any failed.
 test: build build-san build-debug
 	@rc=0; \
 	echo "=== tests: $(BUILD)/"; \
 	(cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || rc=1; \
-	echo "=== ASan+UBSan: $(BUILD)-asan/ (unit and stress tests, prefixed API)"; \
+	echo "=== ASan+UBSan: $(BUILD)-asan/ (every prefixed-library test: unit, conformance, stress, fuzz, faults)"; \
 	(cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || rc=1; \
 	echo "=== TSan: $(BUILD)-tsan/ (concurrency tests, prefixed API)"; \
 	(cd $(BUILD)-tsan && ctest --output-on-failure -j $(JOBS) -L stress $(CTEST_ARGS)) || rc=1; \

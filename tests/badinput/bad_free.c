@@ -192,20 +192,6 @@ static const struct bad_case cases[] = {
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
-static ssize_t read_all(int fd, char *buf, size_t cap)
-{
-    size_t n = 0;
-    while (n < cap) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    return (ssize_t)n;
-}
-
 /* Returns 0 if the case behaved. */
 static int run_case(const struct bad_case *c)
 {
@@ -239,12 +225,12 @@ static int run_case(const struct bad_case *c)
     close(errp[1]);
     close(repp[1]);
     uintptr_t ptr = 0;
-    int have_ptr = read_all(repp[0], (char *)&ptr, sizeof ptr) == (ssize_t)sizeof ptr;
+    int have_ptr = read_until_eof(repp[0], &ptr, sizeof ptr) == sizeof ptr;
     close(repp[0]);
     static char err[65536];
-    ssize_t n = read_all(errp[0], err, sizeof err - 1);
+    size_t n = read_until_eof(errp[0], err, sizeof err - 1);
     close(errp[0]);
-    err[n < 0 ? 0 : n] = '\0';
+    err[n] = '\0';
     int st = 0;
     waitpid(pid, &st, 0);
 

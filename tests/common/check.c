@@ -61,6 +61,20 @@ void check_fail(const char *file, int line, const char *expr, const char *fmt, .
     _exit(1);
 }
 
+size_t read_until_eof(int fd, void *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = read(fd, (char *)buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    return n;
+}
+
 const char *check_errno_name(int e)
 {
     switch (e) {

@@ -99,6 +99,9 @@ extern volatile int check_failures;
 extern "C" {
 #endif
 const char *check_errno_name(int e);
+/* Read fd until end of file, an error or cap bytes (retrying EINTR);
+ * returns how many bytes were read.  For a forked child's pipes. */
+size_t read_until_eof(int fd, void *buf, size_t cap);
 #ifdef __cplusplus
 }
 #endif

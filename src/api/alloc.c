@@ -88,9 +88,7 @@ static void *alloc_generic(size_t size, size_t align, bool zero, const void *cal
 {
     if (unlikely(isolated_mode))
         return isolated_alloc(size, align, zero);
-    critical_enter();
     void *p = alloc_from_heap(size, align, zero, caller);
-    critical_leave();
     if (unlikely(atomic_load_explicit(&prof_dump_pending, memory_order_relaxed))) {
         int saved_errno = errno;
         prof_dump_pending_run();

@@ -188,12 +188,18 @@ void heap_fork_child(void)
 {
     pthread_mutex_init(&heaps_lock, NULL);
     pthread_mutex_init(&exited_lock, NULL);
-    /* Other threads' heaps may have been mid-update when the fork happened:
-     * never touch them again. Their memory stays with the child as is. */
+    /* Every running heap may have been mid-update when the fork happened:
+     * other threads' heaps, and this thread's own too when a signal handler
+     * forked in the middle of its malloc or free (no lock is held there, so
+     * the fork handlers cannot tell). Never touch them again: their memory
+     * stays with the child as is, and the child's thread starts a heap of
+     * its own (adopting an orphan, or a new one) at its next allocation. */
     for (heap_t *h = all_heaps; h; h = h->next_all) {
-        if (h->state == HEAP_ACTIVE && h != tls_heap && h != exited_shared) {
+        if (h->state == HEAP_ACTIVE && h != exited_shared) {
             __atomic_store_n(&h->state, HEAP_QUARANTINED, __ATOMIC_RELAXED);
             active_count--;
         }
     }
+    if (tls_heap != &heap_exited)
+        tls_heap = &heap_empty;
 }

@@ -7,13 +7,11 @@
  */
 #include "slab.h"
 
-#include <errno.h>
 #include <stdint.h>
 
 #include <mitigation_hooks.h>
 
 #include "debug.h"
-#include "platform/lock.h"
 #include "page_heap.h"
 #include "pagemap.h"
 #include "platform/os.h"
@@ -405,13 +403,7 @@ void slab_on_empty(span_t *s)
     heap_t *h = heap_get();
     if (s->owner != h)
         return;
-    /* Reached from free's fast path: free must not change errno (a
-     * released slab may purge, and madvise can fail). */
-    int saved_errno = errno;
-    critical_enter();
     slab_settle(h, s);
-    critical_leave();
-    errno = saved_errno;
 }
 
 void slab_rekey(heap_t *h, uintptr_t key)

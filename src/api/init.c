@@ -55,7 +55,7 @@ static void fork_prepare(void)
     /* Waiting would deadlock on a lock this thread holds, or on one another
      * thread holds while it waits for ours; in an isolated child the locks
      * may be held by threads that do not exist. */
-    if (critical_depth > 0 || isolated_mode) {
+    if (fork_must_isolate()) {
         fork_isolating = true;
         return;
     }

@@ -16,10 +16,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "platform/lock.h"
+
 #pragma GCC visibility push(hidden)
 
 /* Set in such a child only (by the fork handler, before it returns). */
 extern bool isolated_mode;
+
+/* In a fork handler: this fork interrupted an allocator operation that holds
+ * a lock (a signal handler's fork), or comes from an isolated child. Then
+ * the handlers take no lock, and the child becomes isolated. */
+static inline bool fork_must_isolate(void)
+{
+    return critical_depth > 0 || __atomic_load_n(&isolated_mode, __ATOMIC_ACQUIRE);
+}
 
 /* Switch the calling process (a new child) to the isolated allocator. */
 void isolated_enter(void);

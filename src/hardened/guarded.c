@@ -67,7 +67,7 @@ static __thread bool fork_skipped;
 
 static void fork_prepare(void)
 {
-    if (critical_depth > 0 || isolated_mode)
+    if (fork_must_isolate())
         fork_skipped = true;
     else
         pthread_mutex_lock(&pool_lock);

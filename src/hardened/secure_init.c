@@ -36,7 +36,7 @@ static __thread bool fork_skipped;
 
 static void fork_lock(void)
 {
-    if (critical_depth > 0 || isolated_mode) {
+    if (fork_must_isolate()) {
         fork_skipped = true;
         return;
     }

@@ -27,7 +27,7 @@ void *alloc_slow(size_t size, const void *caller);
 /* free_slow and FREE_NO_SIZE: core/span.h. */
 
 #if TIDE_SECURE
-/* The hardened build has its own fast paths: src/secure_fast.h. */
+/* The hardened build has its own fast paths: src/hardened/secure_fast.h. */
 #include "hardened/secure_fast.h"
 #else
 /* free_sized, free_aligned_sized and sized delete: the default build does

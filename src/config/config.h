@@ -29,7 +29,7 @@ typedef struct options {
     uint64_t prof_format;    /* PROF_FORMAT_* bits */
     bool prof_leak;          /* print the sampled allocations still live at exit */
     bool leak_check;         /* classify every block still allocated at exit */
-    /* hardened build only (src/guarded.c) */
+    /* hardened build only (src/hardened/guarded.c) */
     uint64_t secure_sample;  /* one allocation in this many is guarded (0: none) */
     uint64_t secure_slots;   /* guarded slots: live plus recently freed */
 } options_t;

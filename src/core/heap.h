@@ -21,7 +21,7 @@
 
 #define PARTIAL_BINS 4
 
-/* Remote frees are batched on the freeing thread (src/slab.c, "Remote
+/* Remote frees are batched on the freeing thread (src/core/slab.c, "remote
  * frees"): up to REMOTE_BATCH_MAX blocks of one slab are chained here and
  * handed to the slab with one CAS. The table is direct-mapped by slab, so a
  * thread pins at most REMOTE_SLOTS slabs of other threads, each with fewer

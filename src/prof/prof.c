@@ -6,8 +6,8 @@
  * Sampling runs whenever the profiler or the live-requested-bytes statistic
  * wants it, at no cost to the malloc fast path: the slow path that hands a
  * slab's free list to the fast path charges the whole list to the thread's
- * byte budget at once (slab_charge in slab.c), and if the next sample point
- * falls inside the list it cuts the list there. The allocation that finds
+ * byte budget at once (sampler.c, through slab.c's slab_sample_hook), and
+ * if the next sample point falls inside the list it cuts the list there. The allocation that finds
  * the cut is the sampled one. Large allocations are charged one by one.
  */
 #define _GNU_SOURCE

@@ -1,4 +1,4 @@
-/* The hardened build's slack canary (src/secure.h): for every requested
+/* The hardened build's slack canary (src/hardened/secure.h): for every requested
  * size in a block, the covered bytes are those from the requested end to the
  * next multiple of 8 (none without slack). secure_canary_fill_keep writes
  * exactly them; secure_canary_fill writes their aligned word and nothing

@@ -10,6 +10,7 @@
 
 #include "alloc_fast.h"
 #include "config/config.h"
+#include "core/central.h"
 #include "core/isolated.h"
 #include "core/large.h"
 #include "core/page_heap.h"
@@ -56,7 +57,16 @@ static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *c
         size_t misalign = align ? align - 1 : 0;
         while (cls < SC_COUNT && (sc_block_size[cls] & misalign) != 0)
             cls++;
-        if (cls < SC_COUNT) {
+        if (cls < SC_COUNT && sc_is_central(cls)) {
+            /* Arena blocks are charged one by one: a cache refill hands
+             * out blocks a later malloc returns. */
+            void *sample = NULL;
+            if (unlikely(prof_sampling()) && prof_charge_block(h, sc_block_size[cls]))
+                sample = prof_alloc_sampled(size, align, zero, sc_block_size[cls], caller);
+            p = sample ? sample : central_alloc(h, cls);
+            if (p && zero && !sample)
+                memset(p, 0, size);
+        } else if (cls < SC_COUNT) {
             void *sample = NULL;
             p = slab_alloc(h, cls);
             if (unlikely(p == SLAB_SAMPLE)) {
@@ -295,6 +305,7 @@ TIDE_EXPORT void tide_purge(void)
         return; /* nothing of the parent's may be touched */
     heap_t *h = tls_heap;
     if (h != &heap_empty && h != &heap_exited) {
+        central_drain(h);
         slab_flush_remote(h);
         slab_collect_pending(h);
         slab_release_spares(h);

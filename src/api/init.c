@@ -15,7 +15,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include <mitigation_api_hooks.h>
+
 #include "config/config.h"
+#include "core/central.h"
 #include "core/heap.h"
 #include "core/isolated.h"
 #include "core/meta.h"
@@ -62,6 +65,8 @@ static void fork_prepare(void)
     heap_fork_prepare();
     background_fork_prepare();
     prof_fork_prepare();
+    central_fork_prepare();
+    mitigation_fork_prepare();
     page_heap_fork_prepare();
     pagemap_fork_prepare();
     meta_fork_prepare();
@@ -78,6 +83,8 @@ static void fork_parent(void)
     meta_fork_parent();
     pagemap_fork_parent();
     page_heap_fork_parent();
+    mitigation_fork_release();
+    central_fork_parent();
     prof_fork_parent();
     background_fork_parent();
     heap_fork_parent();
@@ -95,6 +102,8 @@ static void fork_child(void)
     meta_fork_child();
     pagemap_fork_child();
     page_heap_fork_child();
+    mitigation_fork_release();
+    central_fork_child();
     prof_fork_child();
     background_fork_child();
     heap_fork_child();

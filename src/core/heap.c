@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "central.h"
 #include "isolated.h"
 #include "large.h"
 #include "pagemap.h"
@@ -69,6 +70,7 @@ static void thread_exit_hook(void *arg)
     heap_t *h = arg;
     if (h != tls_heap || h->state != HEAP_ACTIVE || isolated_mode)
         return;
+    central_drain(h);
     slab_detach_all(h);
     /* Before it can be adopted: this thread's later frees (other keys'
      * destructors), and a new thread that reuses its thread pointer, must
@@ -145,6 +147,10 @@ void *heap_exited_alloc(size_t size, size_t align)
     if (exited_shared) {
         if (size <= SC_SMALL_MAX && align <= 16) {
             unsigned cls = sc_of_size(size);
+            if (sc_is_central(cls)) {
+                lock_release(&exited_lock);
+                return central_alloc_uncached(cls);
+            }
             p = slab_alloc(exited_shared, cls);
             if (p == SLAB_SAMPLE) /* not sampled: rare, and under a lock */
                 p = slab_alloc_unsampled(exited_shared, cls);
@@ -167,6 +173,14 @@ void heap_collect_orphans(void)
         slab_collect_pending(exited_shared);
         lock_release(&exited_lock);
     }
+}
+
+void heap_walk(void (*fn)(heap_t *h, void *arg), void *arg)
+{
+    lock_acquire(&heaps_lock);
+    for (heap_t *h = all_heaps; h; h = h->next_all)
+        fn(h, arg);
+    lock_release(&heaps_lock);
 }
 
 size_t heap_count_active(void) { return __atomic_load_n(&active_count, __ATOMIC_RELAXED); }

@@ -36,6 +36,19 @@ typedef struct remote_batch {
     uint32_t n;
 } remote_batch_t;
 
+/* The classes above the direct table's reach (block sizes over
+ * SC_DIRECT_MAX) are served from a few shared arenas, through a small cache
+ * of blocks in each thread's heap (src/core/central.c explains why). */
+#define SC_CENTRAL_FIRST 20u
+#define SC_CENTRAL_COUNT (SC_COUNT - SC_CENTRAL_FIRST)
+#define BLOCK_CACHE_SLOTS 16
+
+typedef struct block_cache {
+    uint32_t n;     /* blocks in slot[0..n), oldest first */
+    uint32_t low;   /* the fewest held since the last trim */
+    void *slot[BLOCK_CACHE_SLOTS];
+} block_cache_t;
+
 enum heap_state { HEAP_ACTIVE, HEAP_ORPHAN, HEAP_QUARANTINED, HEAP_STATIC };
 
 typedef struct heap {
@@ -53,6 +66,9 @@ typedef struct heap {
     uint64_t prof_rng;
     uint64_t remote_used;            /* bit i: remote[i] holds a chain */
     remote_batch_t remote[REMOTE_SLOTS]; /* this thread's frees into other heaps' slabs */
+    bool central;                    /* an arena's heap (central.c), run under its lock */
+    uint32_t cache_ops;              /* central-class mallocs and frees since the last trim */
+    block_cache_t cache[SC_CENTRAL_COUNT]; /* blocks of the central classes, any arena's */
 } heap_t;
 
 extern __thread heap_t *tls_heap;
@@ -108,6 +124,8 @@ void heap_collect_orphans(void);
  * library constructor). */
 void heap_setup_exit_hook(void);
 size_t heap_count_active(void);
+/* Call fn for every heap ever made (not the arenas'), under the heaps lock. */
+void heap_walk(void (*fn)(heap_t *h, void *arg), void *arg);
 size_t heap_count_orphans(void);
 
 void heap_fork_prepare(void);

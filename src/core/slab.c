@@ -295,7 +295,8 @@ void (*slab_sample_hook)(heap_t *h, span_t *s, uint32_t n);
 static inline void slab_charge(heap_t *h, span_t *s, uint32_t n)
 {
     void (*charge)(heap_t *, span_t *, uint32_t) = __atomic_load_n(&slab_sample_hook, __ATOMIC_RELAXED);
-    if (charge)
+    /* An arena's blocks are charged as each is handed out (api/alloc.c). */
+    if (charge && !h->central)
         charge(h, s, n);
 }
 
@@ -511,9 +512,7 @@ __attribute__((noinline)) static void remote_free_unbatched(heap_t *h, span_t *s
 
 void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
 {
-    /* p - start divisible by the block size, tested as the fast path does
-     * (a multiplication, not a division). */
-    if ((uint64_t)(uintptr_t)p * s->div_magic - s->start_magic >= s->div_magic)
+    if (!span_is_block_start(s, p))
         report_misuse(call, p, "pointer is inside a block, not at its start");
     block_t *b = p;
     if (s->owner == h) {

@@ -8,6 +8,7 @@
  */
 #include "span.h"
 
+#include "central.h"
 #include "heap.h"
 #include "isolated.h"
 #include "large.h"
@@ -25,7 +26,10 @@ void free_slow(void *p, span_t *s, const char *call)
      * these paths sets it. */
     switch (s->kind) {
     case SPAN_SMALL:
-        slab_free_slow(heap_get(), s, p, call);
+        if (sc_is_central(s->class_idx))
+            central_free(heap_get(), s, p, call);
+        else
+            slab_free_slow(heap_get(), s, p, call);
         return;
     case SPAN_LARGE:
     case SPAN_HUGE:

@@ -117,6 +117,13 @@ static inline void span_set_owner_fast(span_t *s, uintptr_t key)
  * <mitigation_span.h> (included above): plain by default; the hardened
  * build stores it encoded with a per-process key and checks every read. */
 
+/* p is the start of one of slab s's blocks: p - start divisible by the
+ * block size, tested as the free fast path does (a multiplication). */
+static inline int span_is_block_start(const span_t *s, const void *p)
+{
+    return (uint64_t)(uintptr_t)p * s->div_magic - s->start_magic < s->div_magic;
+}
+
 /* free_fast_sized's size when the caller gives none (only an alignment). */
 #define FREE_NO_SIZE ((size_t)-1)
 

@@ -30,6 +30,8 @@ extern uint64_t secure_canary8; /* the canary byte, eight times */
 span_t *secure_slab_alloc(size_t npages);
 bool secure_slab_init(span_t *s);
 bool secure_slab_release(span_t *s);
+void secure_fork_lock(void);   /* secure_init.c: for api/init.c's fork handlers */
+void secure_fork_unlock(void);
 void secure_slab_trim(void); /* release the kept slabs */
 /* secure_large.c: large-block guard pages, kept guarded runs */
 span_t *secure_large_take(size_t npages, size_t align_pages); /* a kept guarded run, or a new one */

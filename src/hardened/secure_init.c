@@ -29,27 +29,17 @@ uint8_t secure_canary;
 uint64_t secure_canary8;
 
 /* The kept slabs' and state arrays' locks, then the kept large runs': a
- * child of fork must not inherit one held by a thread that is gone. */
-/* As api/init.c's handlers: a fork that interrupted an allocator operation
- * (a signal handler's) takes no lock, and its child never uses them. */
-static __thread bool fork_skipped;
-
-static void fork_lock(void)
+ * child of fork must not inherit one held by a thread that is gone. Called
+ * from api/init.c's fork handlers (mitigation_fork_*), in lock order: after
+ * the arenas', whose holders take these, and before the page heap's. */
+void secure_fork_lock(void)
 {
-    if (fork_must_isolate()) {
-        fork_skipped = true;
-        return;
-    }
     secure_slab_fork_lock();
     secure_large_fork_lock();
 }
 
-static void fork_unlock(void)
+void secure_fork_unlock(void)
 {
-    if (fork_skipped) {
-        fork_skipped = false;
-        return;
-    }
     secure_large_fork_unlock();
     secure_slab_fork_unlock();
 }
@@ -68,7 +58,6 @@ static void init_once(void)
     secure_canary8 = secure_canary * 0x0101010101010101ull;
 
     secure_fault_install();
-    pthread_atfork(fork_lock, fork_unlock, fork_unlock);
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

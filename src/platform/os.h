@@ -55,6 +55,10 @@ void *os_remap_to(void *p, size_t old_size, size_t new_size, void *dest);
 bool os_protect(void *p, size_t size, bool accessible);
 /* Monotonic milliseconds, cheap (coarse clock). */
 uint64_t os_now_ms(void);
+/* CPUs this process may run on (at least 1), and the one the caller runs on
+ * now (0 if unknown): neither enters the kernel on Linux with rseq. */
+unsigned os_cpu_count(void);
+unsigned os_current_cpu(void);
 /* ---- output and files ---- */
 
 /* All n bytes to fd, through EINTR and short writes; false if the file

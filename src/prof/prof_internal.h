@@ -64,6 +64,17 @@ static inline bool prof_charge(heap_t *h, size_t bytes)
     return true;
 }
 
+/* Count bytes toward the lg_prof_interval trigger. */
+void prof_count_bytes(uint64_t bytes);
+/* A block handed out one at a time (not through a slab's free list, which
+ * sampler_charge_slab charges whole): counted towards the dump interval and
+ * charged to the budget. */
+static inline bool prof_charge_block(heap_t *h, size_t bytes)
+{
+    prof_count_bytes(bytes);
+    return prof_charge(h, bytes);
+}
+
 /* Serve a sampled allocation from a page run of its own and record it.
  * NULL if that failed or the thread is already inside the profiler: the
  * caller then serves it the ordinary way. */
@@ -89,8 +100,6 @@ enum prof_trigger {
     PROF_TRIGGER_EXIT,   /* prof_final */
     PROF_TRIGGER_MANUAL, /* tide_prof_dump, tide prof dump PID */
 };
-/* Count bytes toward the lg_prof_interval trigger. */
-void prof_count_bytes(uint64_t bytes);
 extern _Atomic bool prof_dump_pending;
 void prof_dump_pending_run(void);
 /* Under prof_lock: true when live bytes reached a new high-water mark

@@ -7,6 +7,7 @@
 
 #include "tidemalloc.h"
 
+#include "core/central.h"
 #include "core/heap.h"
 #include "core/large.h"
 #include "core/meta.h"
@@ -33,6 +34,10 @@ TIDE_EXPORT int tide_stats_get(tide_stats_t *out)
         return -1;
     memset(out, 0, sizeof *out);
     page_heap_walk(add_live, &out->live_usable);
+    /* Blocks in threads' caches are free, though their slabs count them
+     * (read a moment apart: never let the difference go below zero). */
+    size_t cached = central_cached_bytes();
+    out->live_usable = out->live_usable > cached ? out->live_usable - cached : 0;
     page_heap_stats_t ph;
     page_heap_stats(&ph);
     size_t huge = large_huge_bytes();

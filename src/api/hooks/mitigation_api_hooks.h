@@ -45,6 +45,11 @@ static inline bool mitigation_realloc(void *p, size_t size, void **out)
 /* malloc_trim: memory the hardened build keeps outside the page heap. */
 static inline void mitigation_trim(void) {}
 
+/* Around fork: take, then release (parent and child alike), the locks of
+ * the hardened build's own structures. */
+static inline void mitigation_fork_prepare(void) {}
+static inline void mitigation_fork_release(void) {}
+
 #pragma GCC visibility pop
 
 #endif

@@ -45,6 +45,18 @@ static inline void mitigation_trim(void)
     secure_slab_trim();
 }
 
+/* Around fork: the hardened build's own locks (api/init.c says where in
+ * the lock order). */
+static inline void mitigation_fork_prepare(void)
+{
+    secure_fork_lock();
+}
+
+static inline void mitigation_fork_release(void)
+{
+    secure_fork_unlock();
+}
+
 #pragma GCC visibility pop
 
 #endif

@@ -351,6 +351,7 @@ def run_python(w, alloc, rep, ctx):
 
 
 def workloads():
+    from . import jvm  # late: it imports this module
     return [
         Workload("rocksdb", "app", "apps",
                  "RocksDB db_bench readwhilewriting on 10 M keys (1.2 GB): 512 MB block cache holding index and "
@@ -358,6 +359,7 @@ def workloads():
                  "(ratio = median RSS / cache size)",
                  est=(140.0, 8.0), timeout=(300.0, 60.0), time_metric="rate", time_label="reads/s",
                  rate_key="reads_per_s", chart=True, required=(), runner=run_rocksdb, repeat_key="app_repeat"),
+        jvm.workload(),
         Workload("redis", "app", "apps",
                  "redis-server: SET 1.5 M keys with 16-512 B values, DEL a random half, wait 10 s, SET them again "
                  "with 512-2048 B values, wait; ratio = (RSS - start) / (used_memory - start) at the end",

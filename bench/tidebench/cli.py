@@ -26,9 +26,10 @@ quick mode (--quick, what CI runs): every workload once with small
 parameters under tide and glibc (unless --alloc says otherwise): the C
 workloads for well under a second each, the fragmentation scenarios on
 32 MiB with ~2.5 s of sleep, RocksDB for 5 s on 300 k keys with a 16 MB
-cache, Redis on 60 k keys, the Python script at 1/8 of its size, callgrind on
-20 k pairs. The applications are installed (apt-get) if missing, as in full
-mode; --skip-apps leaves them out. It then checks the output files and exits
+cache, the JVM over RocksDB for 5 s on 20 k keys with a 16 MB cache, Redis
+on 60 k keys, the Python script at 1/8 of its size, callgrind on 20 k pairs.
+The applications are installed (apt-get) if missing, as in full mode;
+--skip-apps leaves them out. It then checks the output files and exits
 non-zero if any run crashed, timed out, printed malformed results, or any file
 is malformed.
 
@@ -176,11 +177,12 @@ def parse_args(argv):
     ap.add_argument("--repeat", type=int, help="runs per workload and allocator (default 3; quick 1)")
     ap.add_argument("--app-repeat", type=int, default=1, help="runs of each application (default 1)")
     ap.add_argument("--callgrind", action="store_true", help="only the callgrind fast-path measurement")
-    ap.add_argument("--skip-apps", action="store_true", help="leave out RocksDB, Redis and Python")
+    ap.add_argument("--skip-apps", action="store_true", help="leave out the applications (RocksDB, JVM, Redis, Python)")
     ap.add_argument("--out", help="output directory (default bench/results/<timestamp>/)")
     ap.add_argument("--sleep-ms", type=int, help="sleep after the waves / churn in the frag-* scenarios "
                                                    "(default 12000, or twice the allocator's decay time if longer)")
     ap.add_argument("--rocksdb-seconds", type=int, help="RocksDB run length (default 120; quick 5)")
+    ap.add_argument("--jvm-seconds", type=int, help="jvm-rocksdb run length (default 300; quick 5)")
     ap.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every timeout")
     ap.add_argument("--no-install", action="store_true", help="never apt-get install missing packages")
     ap.add_argument("--scratch", help="directory for the RocksDB database and Redis (default: $TMPDIR/tidebench)")
@@ -273,7 +275,8 @@ def main(argv=None):
     if berr:
         print(f"# {berr}", file=sys.stderr)
     ctx = Ctx(root=root, bin_dir=bin_dir or "/nonexistent", out_dir=out, logs_dir=logs, scratch=scratch, quick=quick,
-              sleep_ms=args.sleep_ms, timeout_scale=args.timeout_scale, app_duration=args.rocksdb_seconds, log=log)
+              sleep_ms=args.sleep_ms, timeout_scale=args.timeout_scale, app_duration=args.rocksdb_seconds,
+              jvm_duration=args.jvm_seconds, log=log)
     unusable = {}
     for a in allocs + list(extras.values()):
         why = a.prepare()

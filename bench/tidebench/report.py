@@ -109,6 +109,10 @@ def notes_for(w, alloc, runs, row):
     if w.name == "rocksdb":
         return (f"RSS median {fmt_bytes(med.get('rss_median'))}, max {fmt_bytes(med.get('rss_max'))}, "
                 f"slope {med.get('slope_mb_per_min', 0):+.1f} MB/min (2nd half)")
+    if w.name == "jvm-rocksdb":
+        return (f"RSS median {fmt_bytes(med.get('rss_median'))}, max {fmt_bytes(med.get('rss_max'))}, "
+                f"end {fmt_bytes(med.get('rss_end'))}, slope {med.get('slope_mb_per_min', 0):+.1f} MB/min "
+                f"(2nd half), {med.get('writes_per_s', 0):,.0f} writes/s")
     if w.name == "redis":
         parts = []
         for st in ("filled", "deleted", "waited", "refilled", "settled"):

@@ -25,6 +25,7 @@ class Ctx:
     sleep_ms: int | None = None  # override for the fragmentation scenarios
     timeout_scale: float = 1.0
     app_duration: int | None = None  # override for the RocksDB run (seconds)
+    jvm_duration: int | None = None  # override for the jvm-rocksdb run (seconds)
     log: object = None  # file for apt and preparation output
 
 
@@ -204,7 +205,7 @@ GROUPS = {
     "mt": "multi-threaded micro workloads",
     "micro": "st + mt",
     "frag": "fragmentation scenarios",
-    "apps": "real applications (RocksDB, Redis, Python)",
+    "apps": "real applications (RocksDB, a JVM over RocksDB, Redis, Python)",
     "callgrind": "instructions per malloc+free pair",
     "all": "everything",
 }

@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build build-san build-debug secure test demo bench bench-quick soak clean
+.PHONY: all build build-san build-debug secure test demo bench bench-quick bench-rocksdb soak clean
 
 all: build
 
@@ -62,6 +62,11 @@ bench: build
 
 bench-quick: build
 	python3 bench/run.py --quick $(BENCH_ARGS)
+
+# The RocksDB matrix by hand (hours; bench/README.md): e.g.
+# make bench-rocksdb BENCH_ARGS="--cells base,threads-8 --seconds 30 --repeat 1"
+bench-rocksdb: build
+	python3 bench/run.py --rocksdb-matrix $(BENCH_ARGS)
 
 # Long soak by hand: RSS must stop growing after warm-up (tests/soak/soak.c).
 SOAK_MINUTES ?= 30

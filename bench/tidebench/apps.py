@@ -3,6 +3,7 @@ and python3. Each is started with the allocator preloaded; servers bind to
 127.0.0.1 only.
 """
 
+import hashlib
 import os
 import random
 import re
@@ -33,24 +34,45 @@ def rocks_params(ctx):
     return p
 
 
+def rocks_db_key(p):
+    """The directory name of p's database, built from everything that shapes
+    its files: the key count, the fill benchmarks and p["db_args"] (value
+    sizes, compression, block size, ...). Without db_args it is the classic
+    workload's database (fillseq, fixed values, uncompressed), named as before."""
+    if not p.get("db_args"):
+        return f"rocksdb-base-{p['num']}-{p['value_size']}"
+    spec = "\0".join([p.get("fill", "fillseq"), str(p["num"]), *p["db_args"], *p.get("fill_args", ())])
+    slug = "-".join(re.sub(r"[^A-Za-z0-9.]+", "_", a.split("=", 1)[-1]) for a in p["db_args"])
+    return f"rocksdb-{p['num']}-{slug}-{hashlib.sha1(spec.encode()).hexdigest()[:8]}"
+
+
+def rocks_fill_cmd(p, base):
+    db_args = p.get("db_args") or [f"--value_size={p['value_size']}", "--compression_type=none"]
+    return ["db_bench", f"--benchmarks={p.get('fill', 'fillseq')}", f"--db={base}", f"--num={p['num']}",
+            *db_args, "--disable_wal=1", "--threads=1", *p.get("fill_args", ())]
+
+
 def _rocks_base(ctx, p):
-    """A filled database shared by every run (hard-linked copies)."""
-    base = os.path.join(ctx.scratch, f"rocksdb-base-{p['num']}-{p['value_size']}")
+    """A filled database shared by every run (hard-linked copies): one per
+    rocks_db_key(p) in the scratch directory, prepared once (a stamp file
+    marks it complete) and reused."""
+    key = rocks_db_key(p)
+    base = os.path.join(ctx.scratch, key)
     stamp = os.path.join(base, ".tidebench-ready")
     if os.path.exists(stamp):
         return base, None
     shutil.rmtree(base, ignore_errors=True)
     os.makedirs(ctx.scratch, exist_ok=True)
-    cmd = ["db_bench", "--benchmarks=fillseq", f"--db={base}", f"--num={p['num']}",
-           f"--value_size={p['value_size']}", "--compression_type=none", "--disable_wal=1", "--threads=1"]
+    cmd = rocks_fill_cmd(p, base)
     print(f"# preparing the RocksDB database ({p['num']} keys) in {base} ...", file=sys.stderr, flush=True)
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
-    r = proc.run(cmd, env=env, timeout=1800, log_prefix=os.path.join(ctx.logs_dir, "rocksdb.prepare"))
+    log = "rocksdb.prepare" if not p.get("db_args") else f"rocksdb.prepare.{key}"
+    r = proc.run(cmd, env=env, timeout=1800, log_prefix=os.path.join(ctx.logs_dir, log))
     if r.status != "ok":
         return None, f"preparing the database failed: {r.detail}"
     with open(stamp, "w") as f:
-        f.write("ok\n")
+        f.write(" ".join(cmd) + "\n")
     return base, None
 
 
@@ -108,6 +130,13 @@ def slope_per_min(samples, key="rss"):
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
 
 
+def parse_readwhilewriting(stdout):
+    """(reads/s, micros/op) from db_bench's readwhilewriting line, or None.
+    Its ops are the readers' only: db_bench leaves the writer out."""
+    m = re.search(r"readwhilewriting\s*:\s*([\d.]+) micros/op\s+(\d+) ops/sec", stdout)
+    return (float(m.group(2)), float(m.group(1))) if m else None
+
+
 def run_rocksdb(w, alloc, rep, ctx):
     rec = new_record(w, alloc, rep)
     why = pkg.ensure("rocksdb-tools", "/usr/bin/db_bench", ctx.log)
@@ -137,14 +166,14 @@ def run_rocksdb(w, alloc, rep, ctx):
                maxrss=float(hwm[0]) or None, ru_maxrss=r.maxrss, samples=r.samples)
     if r.status != "ok":
         return rec
-    m = re.search(r"readwhilewriting\s*:\s*([\d.]+) micros/op\s+(\d+) ops/sec", r.stdout)
+    m = parse_readwhilewriting(r.stdout)
     if not m or len(r.samples) < 2:
         rec["status"] = "invalid"
         rec["detail"] = "no readwhilewriting result line" if not m else "fewer than 2 RSS samples"
         return rec
     rss = [s["rss"] for s in r.samples]
     half = r.samples[len(r.samples) // 2:]
-    res = {"reads_per_s": float(m.group(2)), "micros_per_op": float(m.group(1)),
+    res = {"reads_per_s": m[0], "micros_per_op": m[1],
            "rss_median": float(statistics.median(rss)), "rss_max": float(max(rss)),
            "slope_mb_per_min": slope_per_min(half) / MiB, "cache": float(p["cache"]),
            "threads": float(p["threads"]), "duration_s": float(p["duration"])}

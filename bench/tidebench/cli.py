@@ -33,6 +33,9 @@ The applications are installed (apt-get) if missing, as in full mode;
 non-zero if any run crashed, timed out, printed malformed results, or any file
 is malformed.
 
+the RocksDB matrix: bench/run.py --rocksdb-matrix [--cells LIST] [--seconds S]
+[--repeat N] ... (see bench/run.py --rocksdb-matrix --help and bench/README.md).
+
 exit status: 0, or 1 when validation fails (always checked in quick mode or
 with --strict; otherwise only the files' form is checked), 2 for bad usage.
 """

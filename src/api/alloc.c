@@ -57,7 +57,7 @@ static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *c
         size_t misalign = align ? align - 1 : 0;
         while (cls < SC_COUNT && (sc_block_size[cls] & misalign) != 0)
             cls++;
-        if (cls < SC_COUNT && sc_is_central(cls)) {
+        if (cls < SC_COUNT && sc_is_central(cls) && central_on()) {
             /* Arena blocks are charged one by one: a cache refill hands
              * out blocks a later malloc returns. */
             void *sample = NULL;

@@ -1,17 +1,26 @@
 /* central — the classes above the fast path (1280 B to 14 KiB) come from a
  * few shared arenas, one per CPU, through a small cache of blocks in each
- * thread's heap.
+ * thread's heap, once the process runs many threads.
  *
- * Why not per-thread slabs, as below 1 KiB: these slabs hold 2 to 16
- * blocks, so a slab with one block free is a hole of kilobytes, and a
- * thread's holes are only filled by that thread's own mallocs. When blocks
- * are freed by other threads at random (a block cache evicting what any
- * reader inserted), each thread's count of holes is a random walk that only
- * its own mallocs pull back: across T threads the holes grow as sqrt(T)
- * times those of one shared pool. Measured on RocksDB with 32 readers on 2
- * cores (docs/BENCHMARKS.md, "RocksDB"): 56 MiB of holes in these classes
- * alone, where 4 readers left a third of that. An arena pools the holes of
- * every thread that allocates on its CPU.
+ * Why not per-thread slabs, as below 1 KiB: these slabs hold 1 to 16
+ * blocks, so a free block in a slab in use is a hole of kilobytes, and in
+ * a thread's own heap only that thread's mallocs fill it. When blocks are
+ * freed by other threads (a block cache evicting what any reader inserted)
+ * each thread keeps its own holes, and a whole-page block freed remotely
+ * waits in the freeing thread's batch before its slab can empty. Measured
+ * on RocksDB with 32 readers on 2 cores (docs/BENCHMARKS.md, "RocksDB"):
+ * 70 MiB of free room in slabs in use; 56 MiB with arenas; 32 MiB with
+ * arenas whose 4, 8 and 12 KiB blocks have a slab each (sc_arena_slab_pages),
+ * so that a freed one is free pages for any class; RSS 703 -> 598 MiB. The
+ * whole-page slabs alone, without arenas, saved nothing (689 MiB).
+ *
+ * The arenas cost a lock per batch and a trip through the slow path per
+ * free (8% more instructions on sh6bench, whose one thread allocates and
+ * frees in bursts), and with a few threads per CPU there are few holes to
+ * pool (4 readers: RSS within 3% of jemalloc's without them). So they come
+ * on once the process has run more than CENTRAL_THREADS_PER_CPU thread
+ * heaps per CPU at once, and stay on: slabs of both kinds coexist (a free
+ * goes by its slab's owner) while the thread heaps' own drain.
  *
  * The cache keeps the lock off most calls: a thread takes a batch of half
  * its cache's capacity under the arena lock and, when its cache is full,
@@ -44,7 +53,7 @@
 #include "slab.h"
 
 #define ARENAS_MAX 64
-#define BLOCK_CACHE_BYTES 32768u
+#define CENTRAL_THREADS_PER_CPU 4
 #define BLOCK_CACHE_TRIM_OPS 1024u
 
 typedef struct arena {
@@ -54,6 +63,8 @@ typedef struct arena {
 
 static arena_t arenas[ARENAS_MAX];
 static unsigned narenas; /* 0 until set up; then fixed */
+static unsigned ncpus;
+bool central_on_flag;
 static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static arena_t *arena_of_heap(heap_t *h)
@@ -70,6 +81,7 @@ static unsigned arena_count(void)
     n = narenas;
     if (n == 0) {
         n = os_cpu_count();
+        ncpus = n;
         if (n > ARENAS_MAX)
             n = ARENAS_MAX;
         for (unsigned i = 0; i < n; i++) {
@@ -89,17 +101,33 @@ static unsigned arena_count(void)
     return n;
 }
 
-/* The arena of the CPU the caller runs on: the threads that take one
- * arena's lock mostly share its CPU, so they seldom wait for each other. */
-static arena_t *arena_here(void)
+/* The arena of the CPU h's thread runs on: the threads that take one
+ * arena's lock mostly share its CPU, so they seldom wait for each other.
+ * Asked again every ARENA_RECHECK refills: threads seldom move. */
+#define ARENA_RECHECK 32u
+static arena_t *arena_here(heap_t *h)
 {
-    return &arenas[os_current_cpu() % arena_count()];
+    if (h->arena_checks == 0 || h->arena >= ARENAS_MAX) {
+        h->arena = os_current_cpu() % arena_count();
+        h->arena_checks = ARENA_RECHECK;
+    }
+    h->arena_checks--;
+    return &arenas[h->arena];
 }
 
-static uint32_t cache_capacity(unsigned cls)
+/* Blocks a thread's cache holds per class: 64 KiB, but 8 to 16 blocks, so
+ * a refill or a flush moves at least 4 blocks per lock. (BLOCK_CACHE_BYTES
+ * / block size, clamped; a table: free reads it on every call.) */
+static const uint8_t cache_capacity_of[SC_CENTRAL_COUNT] = {
+    16, 16, 16, 16,  /* 1280 .. 2048 */
+    16, 16, 16, 16,  /* 2560 .. 4096 */
+    12, 10, 9, 8,    /* 5120 .. 8192 */
+    8, 8, 8,         /* 10240 .. 14336 */
+};
+
+static inline uint32_t cache_capacity(unsigned cls)
 {
-    uint32_t n = BLOCK_CACHE_BYTES / sc_block_size[cls];
-    return n < 4 ? 4 : n > BLOCK_CACHE_SLOTS ? BLOCK_CACHE_SLOTS : n;
+    return cache_capacity_of[cls - SC_CENTRAL_FIRST];
 }
 
 /* The cache's count is read by the stats from other threads. */
@@ -109,6 +137,15 @@ static inline void cache_set_n(block_cache_t *c, uint32_t n)
 }
 
 /* Take up to `want` blocks of cls from arena a into out[]; returns how many. */
+void central_note_threads(size_t active)
+{
+    if (central_on())
+        return;
+    arena_count(); /* sets ncpus */
+    if (active > (size_t)CENTRAL_THREADS_PER_CPU * ncpus)
+        __atomic_store_n(&central_on_flag, true, __ATOMIC_RELAXED);
+}
+
 static uint32_t arena_take(arena_t *a, unsigned cls, void **out, uint32_t want)
 {
     uint32_t got = 0;
@@ -125,7 +162,7 @@ static uint32_t arena_take(arena_t *a, unsigned cls, void **out, uint32_t want)
 
 /* Give blocks[0..n) back to their slabs, taking each arena's lock once
  * for all of its blocks. */
-static void arena_give(void **blocks, uint32_t n, const char *call)
+__attribute__((noinline)) static void arena_give(void **blocks, uint32_t n, const char *call)
 {
     span_t *spans[BLOCK_CACHE_SLOTS];
     for (uint32_t i = 0; i < n; i++)
@@ -147,7 +184,7 @@ static void arena_give(void **blocks, uint32_t n, const char *call)
 }
 
 /* Hand back the oldest k blocks of c. */
-static void cache_flush(block_cache_t *c, uint32_t k)
+__attribute__((noinline)) static void cache_flush(block_cache_t *c, uint32_t k)
 {
     void *batch[BLOCK_CACHE_SLOTS];
     uint32_t n = c->n;
@@ -162,7 +199,7 @@ static void cache_flush(block_cache_t *c, uint32_t k)
 }
 
 /* Give back half of what each class's cache held unused since the last trim. */
-static void cache_trim(heap_t *h)
+__attribute__((noinline)) static void cache_trim(heap_t *h)
 {
     h->cache_ops = 0;
     for (unsigned i = 0; i < SC_CENTRAL_COUNT; i++) {
@@ -182,11 +219,11 @@ static inline void cache_tick(heap_t *h)
         cache_trim(h);
 }
 
-__attribute__((noinline)) static void *cache_refill(unsigned cls, block_cache_t *c)
+__attribute__((noinline)) static void *cache_refill(heap_t *h, unsigned cls, block_cache_t *c)
 {
     uint32_t want = cache_capacity(cls) / 2;
     void *got[BLOCK_CACHE_SLOTS];
-    uint32_t n = arena_take(arena_here(), cls, got, want);
+    uint32_t n = arena_take(arena_here(h), cls, got, want);
     if (n == 0)
         return NULL;
     /* got[0] is the block slab_alloc handed out first: give it now, keep
@@ -204,7 +241,7 @@ void *central_alloc(heap_t *h, unsigned cls)
     cache_tick(h);
     uint32_t n = c->n;
     if (__builtin_expect(n == 0, 0))
-        return cache_refill(cls, c);
+        return cache_refill(h, cls, c);
     cache_set_n(c, --n);
     if (n < c->low)
         c->low = n;
@@ -214,7 +251,8 @@ void *central_alloc(heap_t *h, unsigned cls)
 void *central_alloc_uncached(unsigned cls)
 {
     void *p;
-    return arena_take(arena_here(), cls, &p, 1) ? p : NULL;
+    unsigned cpu = os_current_cpu() % arena_count();
+    return arena_take(&arenas[cpu], cls, &p, 1) ? p : NULL;
 }
 
 void central_free(heap_t *h, span_t *s, void *p, const char *call)
@@ -228,9 +266,9 @@ void central_free(heap_t *h, span_t *s, void *p, const char *call)
     }
     block_cache_t *c = &h->cache[s->class_idx - SC_CENTRAL_FIRST];
     uint32_t n = c->n;
-    for (uint32_t i = 0; i < n; i++)
-        if (c->slot[i] == p)
-            report_misuse(call, p, "double free (block is already free)");
+    /* The same cheap check as a slab's list heads: the latest free. */
+    if (n && c->slot[n - 1] == p)
+        report_misuse(call, p, "double free (block is already free)");
     uint32_t cap = cache_capacity(s->class_idx);
     if (n >= cap) {
         cache_flush(c, cap / 2);

@@ -14,6 +14,17 @@ static inline bool sc_is_central(unsigned cls)
     return cls >= SC_CENTRAL_FIRST;
 }
 
+/* Whether the central classes come from the arenas: from the moment the
+ * process first runs more thread heaps than central_threshold(), for good
+ * (central.c says why). Before, each thread's own slabs serve them. */
+extern bool central_on_flag;
+static inline bool central_on(void)
+{
+    return __atomic_load_n(&central_on_flag, __ATOMIC_RELAXED);
+}
+/* Called as a heap becomes active, with the number now active. */
+void central_note_threads(size_t active);
+
 /* A block of central class cls for h (a thread's active heap): from its
  * cache, else a batch from an arena. NULL when out of memory. */
 void *central_alloc(heap_t *h, unsigned cls);

@@ -99,13 +99,15 @@ heap_t *heap_thread_init(void)
     } else {
         h = heap_new_locked();
     }
+    size_t active = 0;
     if (h) {
         __atomic_store_n(&h->state, HEAP_ACTIVE, __ATOMIC_RELAXED);
-        active_count++;
+        active = ++active_count;
     }
     lock_release(&heaps_lock);
     if (!h)
         return NULL;
+    central_note_threads(active);
     slab_rekey(h, thread_key());
     tls_heap = h;
     if (__atomic_load_n(&exit_key_ready, __ATOMIC_ACQUIRE))
@@ -147,7 +149,7 @@ void *heap_exited_alloc(size_t size, size_t align)
     if (exited_shared) {
         if (size <= SC_SMALL_MAX && align <= 16) {
             unsigned cls = sc_of_size(size);
-            if (sc_is_central(cls)) {
+            if (sc_is_central(cls) && central_on()) {
                 lock_release(&exited_lock);
                 return central_alloc_uncached(cls);
             }

@@ -68,6 +68,7 @@ typedef struct heap {
     remote_batch_t remote[REMOTE_SLOTS]; /* this thread's frees into other heaps' slabs */
     bool central;                    /* an arena's heap (central.c), run under its lock */
     uint32_t cache_ops;              /* central-class mallocs and frees since the last trim */
+    uint16_t arena, arena_checks;    /* the arena refills come from, and refills until it is asked again */
     block_cache_t cache[SC_CENTRAL_COUNT]; /* blocks of the central classes, any arena's */
 } heap_t;
 

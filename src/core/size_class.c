@@ -23,11 +23,24 @@ const uint32_t sc_block_size[SC_COUNT] = {
  * to the page heap, far more often when it holds few blocks and some of them
  * outlive their neighbours (with one block in ten surviving, a slab of 2
  * empties 81% of the time, a slab of 8 only 43%). Bytes above 1 KiB are most
- * of the bytes in small classes, so this is where pinning costs RSS. A class
- * whose blocks are whole pages (4, 8 and 12 KiB) has one block per slab:
- * a freed block is then free pages at once, which any class can reuse and
- * the decay policy can purge, instead of a hole only its class can fill. */
+ * of the bytes in small classes, so this is where pinning costs RSS. */
 const uint8_t sc_slab_pages[SC_COUNT] = {
+    16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16,
+    16, 16, 16, 16,
+    16, 16, 16, 16,
+    5, 3, 7, 2,   /* 1280x16, 1536x8, 1792x16, 2048x4 */
+    5, 3, 7, 4,   /* 2560x8, 3072x4, 3584x8, 4096x4 */
+    5, 3, 7, 4,   /* 5120x4, 6144x2, 7168x4, 8192x2 */
+    5, 6, 7,      /* 10240x2, 12288x2, 14336x2 */
+};
+
+/* The same for an arena's slabs (central.c), but a class whose blocks are
+ * whole pages (4, 8 and 12 KiB) has one block per slab: a freed block is
+ * then free pages at once, which any class can reuse and the decay policy
+ * can purge, instead of a hole only its class can fill. A thread's own
+ * heap keeps 2 to 4 per slab, for the page-heap round trips they save. */
+const uint8_t sc_arena_slab_pages[SC_COUNT] = {
     16, 16, 16, 16, 16, 16, 16, 16,
     16, 16, 16, 16,
     16, 16, 16, 16,

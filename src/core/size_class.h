@@ -25,6 +25,8 @@
 extern const uint32_t sc_block_size[SC_COUNT];
 /* Pages per slab for each class. */
 extern const uint8_t sc_slab_pages[SC_COUNT];
+/* Pages per slab in the shared arenas (core/central.c). */
+extern const uint8_t sc_arena_slab_pages[SC_COUNT];
 
 static inline unsigned sc_of_size(size_t size)
 {

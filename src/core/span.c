@@ -26,7 +26,7 @@ void free_slow(void *p, span_t *s, const char *call)
      * these paths sets it. */
     switch (s->kind) {
     case SPAN_SMALL:
-        if (sc_is_central(s->class_idx))
+        if (sc_is_central(s->class_idx) && s->owner->central)
             central_free(heap_get(), s, p, call);
         else
             slab_free_slow(heap_get(), s, p, call);

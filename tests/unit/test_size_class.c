@@ -40,17 +40,25 @@ TEST(page_runs_above_the_classes_keep_the_bound)
     }
 }
 
+/* In the arenas, blocks of whole pages get a slab each, so a freed one is
+ * free pages at once; every other class has the thread heaps' slabs. */
+TEST(arena_slabs_give_whole_page_blocks_a_slab_each)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        size_t blocks = (size_t)sc_arena_slab_pages[c] * OS_PAGE_SIZE / sc_block_size[c];
+        if (sc_block_size[c] > SC_DIRECT_MAX && sc_block_size[c] % OS_PAGE_SIZE == 0)
+            CHECK_MSG(blocks == 1, "class %u (whole pages): %zu blocks per arena slab", c, blocks);
+        else
+            CHECK_MSG(sc_arena_slab_pages[c] == sc_slab_pages[c], "class %u: arena slab differs", c);
+    }
+}
+
 TEST(slabs_hold_whole_blocks)
 {
     for (unsigned c = 0; c < SC_COUNT; c++) {
         size_t bytes = (size_t)sc_slab_pages[c] * OS_PAGE_SIZE;
         size_t blocks = bytes / sc_block_size[c];
-        /* Blocks of whole pages get a slab each, so a freed one is free
-         * pages at once; every other class shares its slabs. */
-        if (sc_block_size[c] > SC_DIRECT_MAX && sc_block_size[c] % OS_PAGE_SIZE == 0)
-            CHECK_MSG(blocks == 1, "class %u (whole pages): %zu blocks per slab", c, blocks);
-        else
-            CHECK_MSG(blocks >= 2, "class %u: %zu blocks", c, blocks);
+        CHECK_MSG(blocks >= 2 || sc_block_size[c] > 8192, "class %u: %zu blocks", c, blocks);
         /* The tail past the last block is under one block and under 1/8. */
         size_t tail = bytes - blocks * sc_block_size[c];
         CHECK_MSG(tail * 8 <= bytes, "class %u: tail %zu of %zu", c, tail, bytes);

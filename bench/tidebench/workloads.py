@@ -45,6 +45,7 @@ class Workload:
     ratio: bool = True  # whether (RSS - baseline) / live is meaningful
     chart: bool = False
     target: float | None = None
+    idle_target: float | None = None  # frag-bands-mt: a second target, after the idle period
     extra_allocs: tuple = ()  # added to the default allocator list
     required: tuple = ("base_rss", "peak_live")
     min_samples: int = 0
@@ -183,6 +184,22 @@ def _all():
                            f"--rounds={_q(c, 40, 10)}"] + _frag_common(c, a),
         est=(18.0, 3.0), time_metric="work", chart=True, target=1.35, extra_allocs=("jemalloc-bg",),
         required=("base_rss", "peak_live", "ratio", "ratio_end", "ratio_max_churn", "work_ms"),
+        min_samples=8))
+    W.append(Workload(
+        "frag-bands-mt", "frag", "frag",
+        "4 pools, 256 MiB live; each round every pool frees 30% of its objects and is refilled from one size "
+        "band (small 16-256 B, medium -4 KiB, large -64 KiB, all 16 B-64 KiB, rotating), 24 rounds, 4 threads "
+        "whose pools rotate (cross-thread frees); then 2 s idle; target RSS / live <= 1.30 at the end of the "
+        "churn, <= 1.15 after the idle period",
+        prog="frag_bands",
+        args=lambda c, a: ["--threads=4", "--pools=4", "--target=1.30", "--idle-target=1.15",
+                           f"--live={_q(c, 256, 32) * MiB}", f"--rounds={_q(c, 24, 8)}",
+                           f"--idle-ms={c.sleep_ms if c.sleep_ms is not None else _q(c, 2000, 500)}",
+                           f"--interval-ms={_q(c, 200, 100)}"],
+        est=(8.0, 1.0), time_metric="work", chart=True, target=1.30, idle_target=1.15,
+        extra_allocs=("jemalloc-bg",),
+        required=("base_rss", "peak_live", "ratio", "ratio_churn_end", "ratio_max_churn", "ratio_idle",
+                  "abs_ratio_churn_end", "abs_ratio_max_churn", "abs_ratio_idle", "idle_ms", "work_ms"),
         min_samples=8))
     from . import apps, callgrind  # late: they import this module
     W.extend(apps.workloads())

@@ -22,6 +22,8 @@ extern "C" {
 
 #define TIDE_VERSION_MAJOR 0
 #define TIDE_VERSION_MINOR 1
+#define TIDE_VERSION_PATCH 0
+#define TIDE_VERSION "0.1.0"
 
 #if defined(__GNUC__)
 #define TIDE_EXPORT __attribute__((visibility("default")))
@@ -88,8 +90,11 @@ TIDE_EXPORT int tide_stats_classes(tide_class_stats_t *out, size_t max);
 
 #define TIDE_STATS_TEXT 0
 #define TIDE_STATS_JSON 1
-/* Write the statistics, with every size class, to fd as text or JSON.
- * Returns 0 on success. Fields are documented in docs/STATS.md. */
+#define TIDE_STATS_PROMETHEUS 2
+/* Write the statistics, with every size class, to fd as text, JSON or
+ * Prometheus text exposition (with the process's RSS). Returns 0 on
+ * success, -1 for an unknown format or a failed write. Fields and metric
+ * names are documented in docs/STATS.md. */
 TIDE_EXPORT int tide_stats_print(int fd, int format);
 
 /* Heap profiling (TIDE_CONF=prof:true; docs/PROFILING.md): write a profile

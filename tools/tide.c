@@ -12,7 +12,7 @@ static void usage(FILE *f)
           "  run [options] -- CMD ARGS...   run CMD under an allocator and sample its memory\n"
           "                                 over time; writes timeline.csv and report.html\n"
           "  report [-o FILE] DIR...        combine `tide run` outputs into one HTML report\n"
-          "  stats [--json] PID             statistics of a running process (TIDE_CONF=stats_socket:true)\n"
+          "  stats [--json|--prometheus] PID statistics of a running process (TIDE_CONF=stats_socket:true)\n"
           "  prof top|flame|diff|folded|dump  heap profiles: top sites, flame graph, growth\n"
           "                                 between two dumps, folded stacks, dump a running process\n"
           "  help [COMMAND]                 this text, or a command's\n"

@@ -1,6 +1,7 @@
 #include "tide.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -208,14 +209,31 @@ void html_escape(FILE *f, const char *s)
     }
 }
 
+/* The target is a PID (the abstract socket "tidemalloc.<pid>") or, when it
+ * holds a '/', the path of a socket made with stats_socket:/dir/%p.sock
+ * (reachable from outside the process's network namespace). */
 int socket_request(const char *cmd, const char *pid_arg, const char *request, const char *hint, int *status)
 {
+    bool by_path = pid_arg && strchr(pid_arg, '/') != NULL;
     char *end = NULL;
-    long pid = pid_arg ? strtol(pid_arg, &end, 10) : 0;
+    long pid = pid_arg && !by_path ? strtol(pid_arg, &end, 10) : 0;
     *status = 2;
-    if (!pid_arg || *end || pid <= 0) {
-        fprintf(stderr, "%s: expected a process id, got '%s'\n", cmd, pid_arg ? pid_arg : "");
+    if (!pid_arg || (!by_path && (*end || pid <= 0))) {
+        fprintf(stderr, "%s: expected a process id or a socket path, got '%s'\n", cmd, pid_arg ? pid_arg : "");
         return -1;
+    }
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    socklen_t alen;
+    if (by_path) {
+        if (strlen(pid_arg) >= sizeof addr.sun_path) {
+            fprintf(stderr, "%s: socket path too long: %s\n", cmd, pid_arg);
+            return -1;
+        }
+        strcpy(addr.sun_path, pid_arg);
+        alen = sizeof addr;
+    } else {
+        int len = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "tidemalloc.%ld", pid);
+        alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
     }
     *status = 1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -223,11 +241,11 @@ int socket_request(const char *cmd, const char *pid_arg, const char *request, co
         fprintf(stderr, "%s: socket: %s\n", cmd, strerror(errno));
         return -1;
     }
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    int len = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "tidemalloc.%ld", pid);
-    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
     if (connect(fd, (struct sockaddr *)&addr, alen) != 0) {
-        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        if (by_path)
+            fprintf(stderr, "%s: cannot connect to %s: %s (is the process running with TIDE_CONF=stats_socket:PATH?)\n",
+                    cmd, pid_arg, strerror(errno));
+        else if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
             fprintf(stderr, "%s: no process %ld\n", cmd, pid);
         else
             fprintf(stderr, "%s: process %ld %s (and LD_PRELOAD=libtidemalloc.so)\n", cmd, pid, hint);

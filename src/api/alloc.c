@@ -112,6 +112,32 @@ void *alloc_slow(size_t size, const void *caller)
     return alloc_generic(size, 0, false, caller);
 }
 
+void *alloc_with(size_t size, size_t align, bool zero, const void *caller)
+{
+    return alloc_generic(size, align <= 16 ? 0 : align, zero, caller);
+}
+
+/* The class search is alloc_from_heap's: the first class at or above size
+ * whose block size is a multiple of the alignment. */
+size_t alloc_usable_for(size_t size, size_t align)
+{
+    size_t usable;
+    if (mitigation_usable_for(size, &usable))
+        return usable;
+    if (size <= SC_SMALL_MAX && align <= OS_PAGE_SIZE) {
+        unsigned cls = sc_of_size(size);
+        size_t misalign = align ? align - 1 : 0;
+        while (cls < SC_COUNT && (sc_block_size[cls] & misalign) != 0)
+            cls++;
+        if (cls < SC_COUNT)
+            return sc_block_size[cls];
+    }
+    if (size > SIZE_MAX - OS_PAGE_SIZE)
+        return 0;
+    size_t pages = size ? (size + OS_PAGE_SIZE - 1) >> OS_PAGE_SHIFT : 1;
+    return pages << OS_PAGE_SHIFT;
+}
+
 TIDE_EXPORT void *tide_malloc(size_t size)
 {
     return alloc_fast(size);
@@ -299,10 +325,10 @@ TIDE_EXPORT void *tide_pvalloc(size_t size)
     return aligned(OS_PAGE_SIZE, rounded ? rounded : OS_PAGE_SIZE);
 }
 
-TIDE_EXPORT void tide_purge(void)
+void alloc_flush_thread_caches(void)
 {
     if (unlikely(isolated_mode))
-        return; /* nothing of the parent's may be touched */
+        return;
     heap_t *h = tls_heap;
     if (h != &heap_empty && h != &heap_exited) {
         central_drain(h);
@@ -310,6 +336,13 @@ TIDE_EXPORT void tide_purge(void)
         slab_collect_pending(h);
         slab_release_spares(h);
     }
+}
+
+TIDE_EXPORT void tide_purge(void)
+{
+    if (unlikely(isolated_mode))
+        return; /* nothing of the parent's may be touched */
+    alloc_flush_thread_caches();
     heap_collect_orphans();
     mitigation_trim();
     page_heap_purge_all();

@@ -24,6 +24,14 @@
 /* caller: the return address into the program (the heap profiler's stack
  * starts there). */
 void *alloc_slow(size_t size, const void *caller);
+/* For jemalloc's mallocx (compat/): any alignment (0: none), zeroed or not. */
+void *alloc_with(size_t size, size_t align, bool zero, const void *caller);
+/* The usable size malloc_usable_size would report for an unsampled block
+ * of size bytes aligned to align (0: none); 0 if it cannot exist. */
+size_t alloc_usable_for(size_t size, size_t align);
+/* The calling thread's cached and batched blocks back to their slabs, and
+ * its spare slabs to the page heap (jemalloc's thread.tcache.flush). */
+void alloc_flush_thread_caches(void);
 /* free_slow and FREE_NO_SIZE: core/span.h. */
 
 #if TIDE_SECURE

@@ -110,6 +110,24 @@ static void fork_child(void)
     stats_socket_fork_child();
 }
 
+/* verbose:true — so an operator can confirm which allocator a service
+ * runs on, and with what. */
+static void announce(void)
+{
+    char lib[256];
+    textbuf_t t = { .fd = 2 };
+    tb_str(&t, "tidemalloc: " TIDE_VERSION " ");
+    tb_str(&t, TIDE_BUILD_NAME);
+    tb_str(&t, " build, ");
+    tb_str(&t, os_object_path((const void *)announce, lib, sizeof lib) ? lib : "(path unknown)");
+    tb_str(&t, ", pid ");
+    tb_u64(&t, (uint64_t)os_getpid());
+    tb_str(&t, ": ");
+    config_describe(&t);
+    tb_str(&t, "\n");
+    tb_flush(&t);
+}
+
 /* pthread_key_create and pthread_atfork may allocate, so they wait for the
  * constructor rather than run inside the first malloc. */
 __attribute__((constructor)) static void tide_constructor(void)
@@ -118,8 +136,10 @@ __attribute__((constructor)) static void tide_constructor(void)
     heap_setup_exit_hook();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     prof_init();
-    if (OPT(stats_interval_ms) || (OPT(prof) && OPT(prof_interval_ms)))
-        background_notify(); /* the background thread also writes the stats lines */
+    if (OPT(verbose))
+        announce();
+    if (OPT(stats_interval_ms) || (OPT(prof) && OPT(prof_interval_ms)) || stats_file_enabled())
+        background_notify(); /* the background thread also writes the stats lines and file */
     if (OPT(stats_socket))
         stats_socket_start();
 }
@@ -132,5 +152,6 @@ __attribute__((destructor)) static void tide_destructor(void)
         stats_write_line((int)OPT(stats_fd));
     if (OPT(stats_print))
         tide_stats_print((int)OPT(stats_fd), TIDE_STATS_TEXT);
+    stats_socket_exit();
     prof_exit();
 }

@@ -36,9 +36,8 @@ EXPORT void *__libc_valloc(size_t size) { return tide_valloc(size); }
 EXPORT void *__libc_pvalloc(size_t size) { return tide_pvalloc(size); }
 EXPORT int __posix_memalign(void **out, size_t align, size_t size) { return tide_posix_memalign(out, align, size); }
 
-/* glibc's own tuning calls: keep them harmless and meaningful. */
-EXPORT int malloc_trim(size_t pad) { (void)pad; tide_purge(); return 1; }
-EXPORT int mallopt(int param, int value) { (void)param; (void)value; return 1; }
+/* glibc's introspection and tuning calls (malloc_trim, mallopt, mallinfo,
+ * malloc_info, ...) and jemalloc's interface: src/compat/. */
 
 /* ---- C++ ----
  * operator new must not return NULL: it calls the installed new_handler

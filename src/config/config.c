@@ -17,6 +17,7 @@
 #include "core/page_heap.h"
 #include "platform/os.h"
 #include "platform/report.h"
+#include "platform/textbuf.h"
 
 /* Defaults, and why, are in docs/CONFIG.md. */
 options_t options = {
@@ -27,6 +28,9 @@ options_t options = {
     .stats_fd = 2,
     .stats_print = false,
     .stats_socket = false,
+    .stats_socket_path = "",
+    .stats_file = "",
+    .verbose = false,
     .stats_sample = false,
     .prof = false,
     .lg_prof_sample = 19,
@@ -46,7 +50,7 @@ options_t options = {
 /* A program may define this to configure tidemalloc without the environment. */
 extern const char *tide_conf __attribute__((weak));
 
-enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_COUNT, OPT_LG, OPT_LG_OR_OFF, OPT_PATH, OPT_FORMAT };
+enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_COUNT, OPT_LG, OPT_LG_OR_OFF, OPT_PATH, OPT_FORMAT, OPT_SOCKET };
 
 typedef struct opt_desc {
     const char *name;
@@ -61,7 +65,10 @@ static const opt_desc_t opt_table[] = {
     { "stats_interval_ms", OPT_MS, offsetof(options_t, stats_interval_ms) },
     { "stats_fd", OPT_FD, offsetof(options_t, stats_fd) },
     { "stats_print", OPT_BOOL, offsetof(options_t, stats_print) },
-    { "stats_socket", OPT_BOOL, offsetof(options_t, stats_socket) },
+    { "stats_socket", OPT_SOCKET, offsetof(options_t, stats_socket) },
+    { "stats_socket_path", OPT_PATH, offsetof(options_t, stats_socket_path) },
+    { "stats_file", OPT_PATH, offsetof(options_t, stats_file) },
+    { "verbose", OPT_BOOL, offsetof(options_t, verbose) },
     { "stats_sample", OPT_BOOL, offsetof(options_t, stats_sample) },
     { "prof", OPT_BOOL, offsetof(options_t, prof) },
     { "lg_prof_sample", OPT_LG, offsetof(options_t, lg_prof_sample) },
@@ -139,11 +146,26 @@ static bool parse_uint(const char *s, size_t n, uint64_t *out, bool allow_suffix
     return true;
 }
 
+#define PATH_OPTION_MAX sizeof options.prof_prefix
+_Static_assert(sizeof options.stats_socket_path == PATH_OPTION_MAX && sizeof options.stats_file == PATH_OPTION_MAX,
+               "string options share one size");
+
 static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_t vn)
 {
     char *field = (char *)o + d->offset;
     uint64_t x;
     switch (d->type) {
+    case OPT_SOCKET:
+        /* true, false, or the path to serve on (which turns it on) */
+        if (vn > 0 && v[0] == '/') {
+            const opt_desc_t path = { "stats_socket_path", OPT_PATH, offsetof(options_t, stats_socket_path) };
+            const char *why = apply(o, &path, v, vn);
+            if (why)
+                return why;
+            o->stats_socket = true;
+            return NULL;
+        }
+        /* fall through */
     case OPT_BOOL:
         if (vn == 4 && memcmp(v, "true", 4) == 0)
             *(bool *)field = true;
@@ -187,7 +209,7 @@ static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_
         *(int64_t *)field = (int64_t)x;
         return NULL;
     case OPT_PATH:
-        if (vn == 0 || vn >= sizeof options.prof_prefix)
+        if (vn == 0 || vn >= PATH_OPTION_MAX)
             return "expected a path of 1 to 255 characters";
         memcpy(field, v, vn);
         field[vn] = 0;
@@ -257,7 +279,7 @@ void config_init(void)
     __atomic_store_n(&parsed, true, __ATOMIC_RELEASE);
 }
 
-static pthread_mutex_t prefix_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t string_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void config_publish(const options_t *next)
 {
@@ -267,12 +289,13 @@ void config_publish(const options_t *next)
         const char *from = (const char *)next + d->offset;
         switch (d->type) {
         case OPT_BOOL:
+        case OPT_SOCKET:
             __atomic_store_n((bool *)to, *(const bool *)from, __ATOMIC_RELAXED);
             break;
         case OPT_PATH:
-            lock_acquire(&prefix_lock);
-            memcpy(to, from, sizeof options.prof_prefix);
-            lock_release(&prefix_lock);
+            lock_acquire(&string_lock);
+            memcpy(to, from, PATH_OPTION_MAX);
+            lock_release(&string_lock);
             break;
         default: /* every other type is a 64-bit field */
             __atomic_store_n((uint64_t *)to, *(const uint64_t *)from, __ATOMIC_RELAXED);
@@ -281,13 +304,66 @@ void config_publish(const options_t *next)
     }
 }
 
-void config_prefix(char *out, size_t cap)
+void config_string(const char *field, char *out, size_t cap)
 {
-    lock_acquire(&prefix_lock);
-    size_t n = strnlen(options.prof_prefix, sizeof options.prof_prefix);
+    lock_acquire(&string_lock);
+    size_t n = strnlen(field, PATH_OPTION_MAX);
     if (n >= cap)
         n = cap - 1;
-    memcpy(out, options.prof_prefix, n);
+    memcpy(out, field, n);
     out[n] = 0;
-    lock_release(&prefix_lock);
+    lock_release(&string_lock);
+}
+
+static void describe_one(textbuf_t *t, const opt_desc_t *d)
+{
+    const char *field = (const char *)&options + d->offset;
+    switch (d->type) {
+    case OPT_BOOL:
+    case OPT_SOCKET:
+        tb_str(t, __atomic_load_n((const bool *)field, __ATOMIC_RELAXED) ? "true" : "false");
+        return;
+    case OPT_PATH: {
+        char s[PATH_OPTION_MAX];
+        config_string(field, s, sizeof s);
+        tb_str(t, s);
+        return;
+    }
+    case OPT_FORMAT: {
+        uint64_t bits = __atomic_load_n((const uint64_t *)field, __ATOMIC_RELAXED);
+        const char *sep = "";
+        static const char *const names[] = { "heap_v2", "pprof", "folded" };
+        for (unsigned k = 0; k < 3; k++)
+            if (bits & (1u << k)) {
+                tb_str(t, sep);
+                tb_str(t, names[k]);
+                sep = "+";
+            }
+        return;
+    }
+    case OPT_LG_OR_OFF:
+    case OPT_FD: {
+        int64_t v = __atomic_load_n((const int64_t *)field, __ATOMIC_RELAXED);
+        if (v < 0) {
+            tb_str(t, "-");
+            v = -v;
+        }
+        tb_u64(t, (uint64_t)v);
+        return;
+    }
+    default:
+        tb_u64(t, __atomic_load_n((const uint64_t *)field, __ATOMIC_RELAXED));
+        return;
+    }
+}
+
+void config_describe(textbuf_t *t)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+        if (i)
+            tb_str(t, ",");
+        tb_str(t, opt_table[i].name);
+        tb_str(t, ":");
+        describe_one(t, &opt_table[i]);
+    }
 }

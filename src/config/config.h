@@ -17,6 +17,11 @@ typedef struct options {
     int64_t stats_fd;        /* ...to this file descriptor (default stderr) */
     bool stats_print;        /* print the statistics at exit */
     bool stats_socket;       /* serve statistics to `tide stats PID` */
+    char stats_socket_path[256]; /* ...on this path (%p: the PID) instead of
+                                    the abstract name tidemalloc.<pid> */
+    char stats_file[256];    /* rewrite this file with Prometheus text on
+                                each stats interval ("": never) */
+    bool verbose;            /* one line at start: library, version, options */
     bool stats_sample;       /* sample allocations to estimate requested bytes */
     /* heap profiling (docs/PROFILING.md); jemalloc's names where it has one */
     bool prof;               /* record stacks of sampled allocations */
@@ -46,8 +51,13 @@ extern options_t options;
 #define OPT(field) __atomic_load_n(&options.field, __ATOMIC_RELAXED)
 /* Store every field of *next into `options`, each one atomically. */
 void config_publish(const options_t *next);
-/* Copy prof_prefix (a string, so under a lock). */
-void config_prefix(char *out, size_t cap);
+/* Copy a string option (prof_prefix, stats_socket_path, stats_file: a
+ * string cannot be read atomically, so under a lock). */
+void config_string(const char *field, char *out, size_t cap);
+#define config_prefix(out, cap) config_string(options.prof_prefix, out, cap)
+/* Append every option as key:value, comma-separated, to t (no malloc). */
+struct textbuf;
+void config_describe(struct textbuf *t);
 
 /* Parse the environment once; bad options are reported and ignored. */
 void config_init(void);

@@ -21,7 +21,27 @@
 
 void (*large_sample_free_hook)(span_t *s);
 
-static _Atomic size_t huge_bytes;
+static _Atomic size_t huge_bytes, huge_count;
+/* High-water marks, for glibc's malloc_stats "max mmap" lines. */
+static _Atomic size_t huge_peak_bytes, huge_peak_count;
+
+static void raise_peak(_Atomic size_t *peak, size_t v)
+{
+    size_t old = atomic_load_explicit(peak, memory_order_relaxed);
+    while (v > old && !atomic_compare_exchange_weak_explicit(peak, &old, v, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+/* A huge mapping appeared (count +1), went (-1) or changed size (0). */
+static void huge_account(int count, size_t add, size_t sub)
+{
+    size_t bytes = atomic_fetch_add_explicit(&huge_bytes, add - sub, memory_order_relaxed) + add - sub;
+    raise_peak(&huge_peak_bytes, bytes);
+    if (count)
+        raise_peak(&huge_peak_count,
+                   atomic_fetch_add_explicit(&huge_count, (size_t)count, memory_order_relaxed) + (size_t)count);
+}
 
 static size_t pages_for(size_t size)
 {
@@ -48,7 +68,7 @@ static void *huge_alloc(size_t size, size_t align)
         page_heap_desc_free(s);
         return NULL;
     }
-    atomic_fetch_add_explicit(&huge_bytes, bytes, memory_order_relaxed);
+    huge_account(1, bytes, 0);
     return p;
 }
 
@@ -85,7 +105,7 @@ void large_free(span_t *s, void *p, const char *call)
     pagemap_set(s->start, 1, &span_none);
     if (s->kind == SPAN_HUGE) {
         size_t bytes = s->npages << OS_PAGE_SHIFT;
-        atomic_fetch_sub_explicit(&huge_bytes, bytes, memory_order_relaxed);
+        huge_account(-1, 0, bytes);
         os_release(s->start, bytes);
         page_heap_desc_free(s);
     } else {
@@ -124,10 +144,7 @@ void *large_resize(span_t *s, void *p, size_t size)
         s->start = q;
     }
     s->npages = npages;
-    if (new_bytes > old_bytes)
-        atomic_fetch_add_explicit(&huge_bytes, new_bytes - old_bytes, memory_order_relaxed);
-    else
-        atomic_fetch_sub_explicit(&huge_bytes, old_bytes - new_bytes, memory_order_relaxed);
+    huge_account(0, new_bytes, old_bytes);
     return q;
 }
 
@@ -139,4 +156,12 @@ size_t large_usable_size(const span_t *s)
 size_t large_huge_bytes(void)
 {
     return atomic_load_explicit(&huge_bytes, memory_order_relaxed);
+}
+
+void large_huge_counts(huge_counts_t *out)
+{
+    out->count = atomic_load_explicit(&huge_count, memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&huge_bytes, memory_order_relaxed);
+    out->peak_count = atomic_load_explicit(&huge_peak_count, memory_order_relaxed);
+    out->peak_bytes = atomic_load_explicit(&huge_peak_bytes, memory_order_relaxed);
 }

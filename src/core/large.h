@@ -22,6 +22,11 @@ void large_free(span_t *s, void *p, const char *call);
 void *large_resize(span_t *s, void *p, size_t size);
 size_t large_usable_size(const span_t *s);
 size_t large_huge_bytes(void);
+/* Huge mappings now, and the most there ever were at once. */
+typedef struct huge_counts {
+    size_t count, bytes, peak_count, peak_bytes;
+} huge_counts_t;
+void large_huge_counts(huge_counts_t *out);
 /* The heap profiler's: a sampled block's span (s->prof set) is being
  * freed. Registered before the first sample is taken. */
 extern void (*large_sample_free_hook)(span_t *s);

@@ -31,6 +31,8 @@ static struct {
     pthread_mutex_t lock;
     region_t *regions[MAX_REGIONS]; /* oldest first */
     size_t nregions;
+    size_t peak_mapped_pages;       /* the most the regions ever held at once */
+    size_t peak_resident_pages;     /* the most active + dirty pages ever */
     region_t *spare_regions;        /* descriptors of unmapped regions */
     span_t *free_descs;
     size_t active_pages, dirty_pages;
@@ -185,7 +187,19 @@ static region_t *region_new_locked(size_t need_pages)
      * ordered by address, first fit would fill the new region's fresh
      * pages while the freed ones wait in the old regions.) */
     ph.regions[ph.nregions++] = r;
+    size_t mapped = 0;
+    for (size_t k = 0; k < ph.nregions; k++)
+        mapped += ph.regions[k]->pages;
+    if (mapped > ph.peak_mapped_pages)
+        ph.peak_mapped_pages = mapped;
     return r;
+}
+
+/* Only fresh pages raise active + dirty: call after active_pages grows. */
+static void note_resident_peak_locked(void)
+{
+    if (ph.active_pages + ph.dirty_pages > ph.peak_resident_pages)
+        ph.peak_resident_pages = ph.active_pages + ph.dirty_pages;
 }
 
 static void region_delete_locked(size_t i)
@@ -279,6 +293,7 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
     if (idx != SIZE_MAX && (s = desc_alloc_locked()) != NULL) {
         size_t dirty = claim_locked(r, idx, npages);
         ph.active_pages += npages;
+        note_resident_peak_locked();
         s->start = r->base + (idx << OS_PAGE_SHIFT);
         s->npages = npages;
         s->region = r;
@@ -417,6 +432,7 @@ bool page_heap_resize(span_t *s, size_t npages)
             if (claim_locked(r, end, extra))
                 s->clean = 0;
             ph.active_pages += extra;
+            note_resident_peak_locked();
             s->npages = npages;
         } else {
             ok = false;
@@ -550,6 +566,8 @@ void page_heap_stats(page_heap_stats_t *out)
     out->mapped_pages = 0;
     for (size_t k = 0; k < ph.nregions; k++)
         out->mapped_pages += ph.regions[k]->pages;
+    out->peak_mapped_pages = ph.peak_mapped_pages;
+    out->peak_resident_pages = ph.peak_resident_pages;
     out->purged_pages = ph.purged_pages;
     out->purge_calls = ph.purge_calls;
     lock_release(&ph.lock);

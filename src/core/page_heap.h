@@ -76,6 +76,8 @@ void page_heap_on_dirty(void (*fn)(void));
 
 typedef struct page_heap_stats {
     size_t active_pages, dirty_pages, mapped_pages, regions;
+    size_t peak_mapped_pages; /* the high-water mark of mapped_pages */
+    size_t peak_resident_pages; /* ...and of active_pages + dirty_pages */
     uint64_t purged_pages, purge_calls;
 } page_heap_stats_t;
 void page_heap_stats(page_heap_stats_t *out);

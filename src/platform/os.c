@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "os.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,7 +19,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -273,6 +276,43 @@ int os_open_write(const char *path)
     return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 }
 
+bool os_object_path(const void *addr, char *out, size_t cap)
+{
+    Dl_info info;
+    if (cap == 0 || !dladdr(addr, &info) || !info.dli_fname || !info.dli_fname[0])
+        return false;
+    size_t n = strnlen(info.dli_fname, cap - 1);
+    memcpy(out, info.dli_fname, n);
+    out[n] = 0;
+    return true;
+}
+
+uint64_t os_rss_bytes(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    /* "size resident shared ...", in pages */
+    const char *p = buf;
+    while (*p && *p != ' ')
+        p++;
+    uint64_t pages = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++)
+        pages = pages * 10 + (uint64_t)(*p - '0');
+    return pages << OS_PAGE_SHIFT;
+}
+
+bool os_rename(const char *from, const char *to)
+{
+    return rename(from, to) == 0;
+}
+
 bool os_close(int fd)
 {
     return close(fd) == 0;
@@ -406,6 +446,27 @@ int os_listen_abstract(const char *name)
     memcpy(addr.sun_path + 1, name, n);
     socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
     if (bind(fd, (struct sockaddr *)&addr, alen) != 0 || listen(fd, 8) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int os_listen_path(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    size_t n = strlen(path);
+    if (n == 0 || n > sizeof addr.sun_path - 1)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memcpy(addr.sun_path, path, n);
+    /* A socket left by an earlier process of this PID is stale. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 8) != 0) {
         close(fd);
         return -1;
     }

@@ -71,6 +71,10 @@ int os_open_read(const char *path);
 int os_open_write(const char *path); /* created or truncated, mode 0644 */
 /* false if the data may not have reached the file (close reported an error). */
 bool os_close(int fd);
+bool os_rename(const char *from, const char *to); /* atomic within a filesystem */
+uint64_t os_rss_bytes(void); /* this process's resident set, 0 if unknown */
+/* The file of the loaded object (library or program) that holds addr. */
+bool os_object_path(const void *addr, char *out, size_t cap);
 void os_unlink(const char *path);
 /* The target of a symbolic link, not NUL-terminated; -1 on failure. */
 long os_readlink(const char *path, char *buf, size_t cap);
@@ -102,6 +106,8 @@ bool os_maps_foreach(char *buf, size_t cap, void (*fn)(void *ctx, const os_mappi
 /* A listening Unix stream socket at the abstract address "\0name"; -1 on
  * failure. */
 int os_listen_abstract(const char *name);
+/* The same at a filesystem path (a stale socket there is replaced). */
+int os_listen_path(const char *path);
 /* The next connection, its reads timing out after timeout_ms; -1 on error. */
 int os_accept(int listen_fd, unsigned timeout_ms);
 

@@ -11,26 +11,37 @@
 
 #pragma GCC visibility push(hidden)
 
+/* Text goes to fd, or, where sink is set, to sink(sink_ctx, string) a
+ * NUL-terminated piece at a time (jemalloc's malloc_stats_print callback). */
 typedef struct textbuf {
     char buf[1024];
     size_t n;
     int fd;
     int failed;
+    void (*sink)(void *ctx, const char *s);
+    void *sink_ctx;
 } textbuf_t;
+
+#define TB_CAP (sizeof((textbuf_t *)0)->buf - 1) /* room for the sink's NUL */
 
 static inline void tb_flush(textbuf_t *t)
 {
-    if (!t->failed && !os_write_all(t->fd, t->buf, t->n))
+    if (t->sink) {
+        t->buf[t->n] = 0;
+        if (t->n)
+            t->sink(t->sink_ctx, t->buf);
+    } else if (!t->failed && !os_write_all(t->fd, t->buf, t->n)) {
         t->failed = 1;
+    }
     t->n = 0;
 }
 
 static inline void tb_put(textbuf_t *t, const char *s, size_t k)
 {
     while (k > 0) {
-        if (t->n == sizeof t->buf)
+        if (t->n == TB_CAP)
             tb_flush(t);
-        size_t c = sizeof t->buf - t->n < k ? sizeof t->buf - t->n : k;
+        size_t c = TB_CAP - t->n < k ? TB_CAP - t->n : k;
         memcpy(t->buf + t->n, s, c);
         t->n += c;
         s += c;

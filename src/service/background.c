@@ -30,13 +30,20 @@ static uint64_t wake_seq;
 static void *background_main(void *arg)
 {
     (void)arg;
-    uint64_t next_stats = 0;
+    uint64_t next_stats = 0, next_file = 0;
     for (;;) {
         uint64_t every = OPT(stats_interval_ms); /* may change at run time */
         if (!every)
             next_stats = 0;
         else if (!next_stats)
             next_stats = os_now_ms() + every;
+        /* The stats file is rewritten on the stats interval, or every
+         * STATS_FILE_DEFAULT_MS when there is none. */
+        uint64_t file_every = !stats_file_enabled() ? 0 : every ? every : STATS_FILE_DEFAULT_MS;
+        if (!file_every)
+            next_file = 0;
+        else if (!next_file)
+            next_file = os_now_ms(); /* the first one at once */
         lock_acquire(&background_lock);
         uint64_t seen = wake_seq;
         lock_release(&background_lock);
@@ -55,6 +62,15 @@ static void *background_main(void *arg)
             }
             if (next_stats < next)
                 next = next_stats;
+        }
+        if (file_every) {
+            uint64_t now = os_now_ms();
+            if (now >= next_file) {
+                stats_file_write();
+                next_file = now + file_every;
+            }
+            if (next_file < next)
+                next = next_file;
         }
         uint64_t next_dump = prof_tick(os_now_ms());
         if (next_dump < next)
@@ -94,7 +110,7 @@ static void init_cond_locked(void)
 
 void background_notify(void)
 {
-    if (!OPT(background_thread) && !OPT(stats_interval_ms) && !OPT(prof_interval_ms))
+    if (!OPT(background_thread) && !OPT(stats_interval_ms) && !OPT(prof_interval_ms) && !stats_file_enabled())
         return;
     lock_acquire(&background_lock);
     if (started) {

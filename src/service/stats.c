@@ -147,63 +147,76 @@ static void put_pad(textbuf_t *o, const char *s, size_t width)
         tb_str(o, " ");
 }
 
-TIDE_EXPORT int tide_stats_print(int fd, int format)
+int stats_print_to(textbuf_t *o, int format, bool classes)
 {
+    if (format == TIDE_STATS_PROMETHEUS)
+        return stats_prometheus_to(o);
     if (format != TIDE_STATS_TEXT && format != TIDE_STATS_JSON)
         return -1;
     tide_stats_t s;
     tide_stats_get(&s);
     tide_class_stats_t c[SC_COUNT];
     tide_stats_classes(c, SC_COUNT);
-    textbuf_t o = { .n = 0, .fd = fd };
     size_t nf = sizeof fields / sizeof fields[0];
     if (format == TIDE_STATS_JSON) {
-        tb_str(&o, "{");
+        tb_str(o, "{");
         for (size_t i = 0; i < nf; i++) {
-            tb_str(&o, i ? ", \"" : "\"");
-            tb_str(&o, fields[i].name);
-            tb_str(&o, "\": ");
-            tb_u64(&o, *(const uint64_t *)((const char *)&s + fields[i].offset));
+            tb_str(o, i ? ", \"" : "\"");
+            tb_str(o, fields[i].name);
+            tb_str(o, "\": ");
+            tb_u64(o, *(const uint64_t *)((const char *)&s + fields[i].offset));
         }
-        tb_str(&o, ", \"classes\": [");
-        for (unsigned k = 0; k < SC_COUNT; k++) {
-            tb_str(&o, k ? ", {" : "{");
-            tb_str(&o, "\"block_size\": ");
-            tb_u64(&o, c[k].block_size);
-            tb_str(&o, ", \"blocks_in_use\": ");
-            tb_u64(&o, c[k].blocks_in_use);
-            tb_str(&o, ", \"blocks_capacity\": ");
-            tb_u64(&o, c[k].blocks_capacity);
-            tb_str(&o, ", \"slabs\": ");
-            tb_u64(&o, c[k].slabs);
-            tb_str(&o, ", \"slab_bytes\": ");
-            tb_u64(&o, c[k].slab_bytes);
-            tb_str(&o, "}");
+        if (classes) {
+            tb_str(o, ", \"classes\": [");
+            for (unsigned k = 0; k < SC_COUNT; k++) {
+                tb_str(o, k ? ", {" : "{");
+                tb_str(o, "\"block_size\": ");
+                tb_u64(o, c[k].block_size);
+                tb_str(o, ", \"blocks_in_use\": ");
+                tb_u64(o, c[k].blocks_in_use);
+                tb_str(o, ", \"blocks_capacity\": ");
+                tb_u64(o, c[k].blocks_capacity);
+                tb_str(o, ", \"slabs\": ");
+                tb_u64(o, c[k].slabs);
+                tb_str(o, ", \"slab_bytes\": ");
+                tb_u64(o, c[k].slab_bytes);
+                tb_str(o, "}");
+            }
+            tb_str(o, "]");
         }
-        tb_str(&o, "]}\n");
+        tb_str(o, "}\n");
     } else {
-        tb_str(&o, "___ tidemalloc statistics (bytes unless a count) ___\n");
+        tb_str(o, "___ tidemalloc " TIDE_VERSION " statistics (bytes unless a count) ___\n");
         for (size_t i = 0; i < nf; i++) {
-            put_pad(&o, fields[i].name, 13);
-            tb_u64_pad(&o, *(const uint64_t *)((const char *)&s + fields[i].offset), 14);
-            tb_str(&o, "  ");
-            tb_str(&o, fields[i].what);
-            tb_str(&o, "\n");
+            put_pad(o, fields[i].name, 13);
+            tb_u64_pad(o, *(const uint64_t *)((const char *)&s + fields[i].offset), 14);
+            tb_str(o, "  ");
+            tb_str(o, fields[i].what);
+            tb_str(o, "\n");
         }
-        tb_str(&o, "size class   blocks in use      capacity   slabs   slab bytes   utilization\n");
-        for (unsigned k = 0; k < SC_COUNT; k++) {
-            if (c[k].slabs == 0)
-                continue;
-            tb_u64_pad(&o, c[k].block_size, 10);
-            tb_u64_pad(&o, c[k].blocks_in_use, 16);
-            tb_u64_pad(&o, c[k].blocks_capacity, 14);
-            tb_u64_pad(&o, c[k].slabs, 8);
-            tb_u64_pad(&o, c[k].slab_bytes, 13);
-            tb_u64_pad(&o, c[k].blocks_in_use * 100 / c[k].blocks_capacity, 13);
-            tb_str(&o, "%\n");
+        if (classes) {
+            tb_str(o, "size class   blocks in use      capacity   slabs   slab bytes   utilization\n");
+            for (unsigned k = 0; k < SC_COUNT; k++) {
+                if (c[k].slabs == 0)
+                    continue;
+                tb_u64_pad(o, c[k].block_size, 10);
+                tb_u64_pad(o, c[k].blocks_in_use, 16);
+                tb_u64_pad(o, c[k].blocks_capacity, 14);
+                tb_u64_pad(o, c[k].slabs, 8);
+                tb_u64_pad(o, c[k].slab_bytes, 13);
+                tb_u64_pad(o, c[k].blocks_in_use * 100 / c[k].blocks_capacity, 13);
+                tb_str(o, "%\n");
+            }
         }
     }
+    return 0;
+}
+
+TIDE_EXPORT int tide_stats_print(int fd, int format)
+{
+    textbuf_t o = { .n = 0, .fd = fd };
+    if (stats_print_to(&o, format, true) != 0)
+        return -1;
     tb_flush(&o);
     return o.failed ? -1 : 0;
 }
-

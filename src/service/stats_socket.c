@@ -1,5 +1,7 @@
 /* stats socket — serves `tide stats PID` and `tide prof dump PID` on the
- * abstract Unix socket "tidemalloc.<pid>" when stats_socket:true.
+ * abstract Unix socket "tidemalloc.<pid>" when stats_socket:true, or on a
+ * filesystem path (stats_socket:/run/tide/%p.sock, %p the PID) that a
+ * tool outside the process's network namespace (a container's) can reach.
  *
  * Invariant: one serving thread at most; a request that does not arrive in
  * a second is answered as text, so a stuck client cannot stop the next one.
@@ -14,12 +16,15 @@
 
 #include "tidemalloc.h"
 
+#include "config/config.h"
 #include "platform/os.h"
 #include "platform/report.h"
 #include "platform/textbuf.h"
 
 static int listen_fd = -1;
 static bool serving;
+/* The filesystem socket this process made, removed at exit ("" if none). */
+static char bound_path[sizeof options.stats_socket_path + 24];
 
 /* A profile dump on request: "OK <path>" or "ERR <reason>". */
 static void serve_prof_dump(int c)
@@ -39,8 +44,8 @@ static void serve_prof_dump(int c)
     tb_flush(&t);
 }
 
-/* The request is one line: "text", "json" or "prof_dump" (anything else:
- * text). */
+/* The request is one line: "text", "json", "prometheus" or "prof_dump"
+ * (anything else: text). */
 static void *serve(void *arg)
 {
     (void)arg;
@@ -53,7 +58,9 @@ static void *serve(void *arg)
         if (n >= 9 && memcmp(req, "prof_dump", 9) == 0) {
             serve_prof_dump(c);
         } else {
-            int format = n >= 4 && memcmp(req, "json", 4) == 0 ? TIDE_STATS_JSON : TIDE_STATS_TEXT;
+            int format = n >= 4 && memcmp(req, "json", 4) == 0 ? TIDE_STATS_JSON
+                       : n >= 10 && memcmp(req, "prometheus", 10) == 0 ? TIDE_STATS_PROMETHEUS
+                                                                      : TIDE_STATS_TEXT;
             tide_stats_print(c, format);
         }
         os_close(c);
@@ -65,21 +72,38 @@ int stats_socket_start(void)
 {
     if (__atomic_exchange_n(&serving, true, __ATOMIC_ACQ_REL))
         return 0;
+    char path[sizeof options.stats_socket_path];
+    config_string(options.stats_socket_path, path, sizeof path);
     textbuf_t name = { .fd = -1 };
-    tb_str(&name, "tidemalloc.");
-    tb_u64(&name, (uint64_t)os_getpid());
+    if (path[0]) {
+        for (const char *c = path; *c; c++) {
+            if (c[0] == '%' && c[1] == 'p') {
+                tb_u64(&name, (uint64_t)os_getpid());
+                c++;
+            } else {
+                tb_put(&name, c, 1);
+            }
+        }
+    } else {
+        tb_str(&name, "tidemalloc.");
+        tb_u64(&name, (uint64_t)os_getpid());
+    }
     tb_put(&name, "", 1);
-    int fd = os_listen_abstract(name.buf);
+    int fd = path[0] ? os_listen_path(name.buf) : os_listen_abstract(name.buf);
     if (fd < 0)
         goto fail;
     listen_fd = fd;
     bool started = os_thread_start(serve, 64 * 1024);
-    if (started)
+    if (started) {
+        if (path[0] && name.n <= sizeof bound_path)
+            memcpy(bound_path, name.buf, name.n);
         return 0;
+    }
     os_close(fd);
     listen_fd = -1;
 fail:
-    report_warning("stats_socket: could not serve statistics (socket or thread failed)");
+    report_warning(path[0] ? "stats_socket: could not serve statistics on the path (missing directory, no permission, or the path is over 107 characters)"
+                           : "stats_socket: could not serve statistics (socket or thread failed)");
     __atomic_store_n(&serving, false, __ATOMIC_RELEASE);
     return -1;
 }
@@ -91,4 +115,11 @@ void stats_socket_fork_child(void)
         os_close(listen_fd);
     listen_fd = -1;
     serving = false;
+    bound_path[0] = 0; /* the parent's, not ours to remove */
+}
+
+void stats_socket_exit(void)
+{
+    if (bound_path[0])
+        os_unlink(bound_path);
 }

@@ -2,7 +2,7 @@
 """The layering rules of src/ (docs/ARCHITECTURE.md, "Layers"), checked.
 
 1. A file includes only its own folder and the folders below its own:
-       platform < core < config < prof, hardened < service < api
+       platform < core < config < prof, hardened < service < api < compat
    (prof and hardened are siblings: neither includes the other).
    Public headers (tidemalloc.h) and system headers are not layers.
 2. The hook headers the build selects (<mitigation_*.h>) are included only
@@ -25,6 +25,7 @@ BELOW = {
     "hardened": {"platform", "core", "config"},
     "service": {"platform", "core", "config", "prof"},
     "api": {"platform", "core", "config", "prof", "hardened", "service"},
+    "compat": {"platform", "core", "config", "prof", "hardened", "service", "api"},
 }
 # <hook header>: the folders whose files may include it.
 HOOK_HEADERS = {

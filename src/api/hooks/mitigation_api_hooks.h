@@ -14,6 +14,9 @@
 
 #pragma GCC visibility push(hidden)
 
+/* Which build this is, for verbose:true and the stats. */
+#define TIDE_BUILD_NAME "default"
+
 /* An allocation the hardened build serves from its guarded pool; NULL:
  * serve it the ordinary way. */
 static inline void *mitigation_alloc_sampled(size_t size, size_t align, bool zero)
@@ -32,6 +35,14 @@ static inline void mitigation_on_alloc(void *p, size_t size)
 static inline bool mitigation_usable_size(const void *p, const char *call, size_t *out)
 {
     (void)p, (void)call, (void)out;
+    return false;
+}
+
+/* true, with *out, when the hardened build answers nallocx: the usable
+ * size a request of size bytes would report. */
+static inline bool mitigation_usable_for(size_t size, size_t *out)
+{
+    (void)size, (void)out;
     return false;
 }
 

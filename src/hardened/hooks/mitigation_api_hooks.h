@@ -13,6 +13,9 @@
 
 #pragma GCC visibility push(hidden)
 
+/* Which build this is, for verbose:true and the stats. */
+#define TIDE_BUILD_NAME "hardened"
+
 /* Sampled: src/hardened/guarded.c. */
 static inline void *mitigation_alloc_sampled(size_t size, size_t align, bool zero)
 {
@@ -29,6 +32,13 @@ static inline void mitigation_on_alloc(void *p, size_t size)
 static inline bool mitigation_usable_size(const void *p, const char *call, size_t *out)
 {
     *out = secure_usable_size(p, call);
+    return true;
+}
+
+/* nallocx: the hardened build reports the requested size. */
+static inline bool mitigation_usable_for(size_t size, size_t *out)
+{
+    *out = size;
     return true;
 }
 

@@ -21,6 +21,7 @@
 #include "platform/report.h"
 #include "prof/prof_internal.h"
 #include "service/background.h"
+#include "service/stats.h"
 #include "service/stats_socket.h"
 
 static heap_t *current_heap(void)
@@ -360,7 +361,7 @@ TIDE_EXPORT int tide_config_set(const char *key, const char *value)
     config_publish(&next);
     page_heap_set_policy(OPT(decay_ms), OPT(dirty_max));
     prof_init();
-    if (OPT(background_thread) || OPT(stats_interval_ms) || OPT(prof_interval_ms))
+    if (OPT(background_thread) || OPT(stats_interval_ms) || OPT(prof_interval_ms) || stats_file_enabled())
         background_notify(); /* start it, or wake it to see the new deadlines */
     if (OPT(stats_socket))
         stats_socket_start();

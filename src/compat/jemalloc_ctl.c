@@ -83,15 +83,24 @@ static int read_only(ctl_call_t *c, const void *v, size_t size)
     return writes(c) ? EPERM : read_value(c, v, size);
 }
 
-/* The new value, if one is given: 1 with *v set, 0 if none, or an error. */
-static int new_value(const ctl_call_t *c, void *v, size_t size)
+/* The new value, if one is given (*written), into *v; 0 or EINVAL. */
+static int new_value(const ctl_call_t *c, void *v, size_t size, bool *written)
 {
+    *written = false;
     if (!c->newp)
         return c->newlen ? EINVAL : 0;
     if (c->newlen != size)
         return EINVAL;
     memcpy(v, c->newp, size);
-    return 1;
+    *written = true;
+    return 0;
+}
+
+/* A read-write value: the old one out, then the new one (if any) in. */
+static int exchange(ctl_call_t *c, const void *old, void *v, size_t size, bool *written)
+{
+    int r = read_value(c, old, size);
+    return r ? r : new_value(c, v, size, written);
 }
 
 static int no_value(ctl_call_t *c)
@@ -158,9 +167,10 @@ RO(ctl_version, const char *, TIDE_VERSION)
 static int ctl_epoch_rw(ctl_call_t *c)
 {
     uint64_t v;
-    int w = new_value(c, &v, sizeof v);
-    if (w < 0 || w > 1)
-        return w;
+    bool w;
+    int r = new_value(c, &v, sizeof v, &w);
+    if (r)
+        return r;
     /* The statistics are read live: a new epoch only counts. */
     if (w)
         __atomic_add_fetch(&ctl_epoch, 1, __ATOMIC_RELAXED);
@@ -175,13 +185,10 @@ static int set_option(const char *key, const char *value)
 
 static int ctl_background_thread(ctl_call_t *c)
 {
-    bool old = OPT(background_thread), v;
-    int r = read_value(c, &old, sizeof old);
-    if (r)
+    bool old = OPT(background_thread), v, w;
+    int r = exchange(c, &old, &v, sizeof v, &w);
+    if (r || !w)
         return r;
-    int w = new_value(c, &v, sizeof v);
-    if (w != 1)
-        return w;
     return set_option("background_thread", v ? "true" : "false");
 }
 
@@ -191,12 +198,10 @@ RO(ctl_max_background_threads, size_t, 1)
 static int ctl_decay_ms_rw(ctl_call_t *c)
 {
     ssize_t old = decay_ms(), v;
-    int r = read_value(c, &old, sizeof old);
-    if (r)
+    bool w;
+    int r = exchange(c, &old, &v, sizeof v, &w);
+    if (r || !w)
         return r;
-    int w = new_value(c, &v, sizeof v);
-    if (w != 1)
-        return w;
     if (v < -1)
         return EINVAL;
     /* jemalloc's -1 (never purge on time): the longest decay there is. */
@@ -237,30 +242,28 @@ RO(ctl_opt_prof_prefix, const char *, copy_string(prof_prefix_copy, options.prof
  * written. */
 static int ctl_thread_tcache_enabled(ctl_call_t *c)
 {
-    bool on = true, v;
-    int r = read_value(c, &on, sizeof on);
-    if (r)
-        return r;
-    int w = new_value(c, &v, sizeof v);
-    return w == 1 && !v ? EPERM : w < 0 || w > 1 ? w : 0;
+    bool on = true, v, w;
+    int r = exchange(c, &on, &v, sizeof v, &w);
+    return r ? r : w && !v ? EPERM : 0;
 }
 
-static int ctl_thread_tcache_flush(ctl_call_t *c)
-{
-    int r = no_value(c);
-    if (r == 0)
-        alloc_flush_thread_caches();
-    return r;
-}
+#define ACTION(fn, stmt)                                                                           \
+    static int fn(ctl_call_t *c)                                                                   \
+    {                                                                                              \
+        int r_ = no_value(c);                                                                      \
+        if (r_ == 0)                                                                               \
+            stmt;                                                                                  \
+        return r_;                                                                                 \
+    }
+
+ACTION(ctl_thread_tcache_flush, alloc_flush_thread_caches())
 
 static int ctl_thread_arena(ctl_call_t *c)
 {
     unsigned zero = 0, v;
-    int r = read_value(c, &zero, sizeof zero);
-    if (r)
-        return r;
-    int w = new_value(c, &v, sizeof v);
-    return w == 1 && v != 0 ? EFAULT : w < 0 || w > 1 ? w : 0;
+    bool w;
+    int r = exchange(c, &zero, &v, sizeof v, &w);
+    return r ? r : w && v != 0 ? EFAULT : 0;
 }
 
 RO(ctl_arenas_page, size_t, OS_PAGE_SIZE)
@@ -271,21 +274,8 @@ RO(ctl_bin_size, size_t, sc_block_size[c->index[0]])
 RO(ctl_bin_nregs, uint32_t, (uint32_t)(((size_t)sc_slab_pages[c->index[0]] << OS_PAGE_SHIFT) / sc_block_size[c->index[0]]))
 RO(ctl_bin_slab_size, size_t, (size_t)sc_slab_pages[c->index[0]] << OS_PAGE_SHIFT)
 
-static int ctl_arena_purge(ctl_call_t *c)
-{
-    int r = no_value(c);
-    if (r == 0)
-        tide_purge();
-    return r;
-}
-
-static int ctl_arena_decay(ctl_call_t *c)
-{
-    int r = no_value(c);
-    if (r == 0)
-        page_heap_decay_tick(); /* what the decay clock owes, now */
-    return r;
-}
+ACTION(ctl_arena_purge, tide_purge())
+ACTION(ctl_arena_decay, page_heap_decay_tick()) /* what the decay clock owes, now */
 
 RO(ctl_stats_allocated, size_t, (size_t)snapshot().live_usable)
 RO(ctl_stats_active, size_t, (size_t)snapshot().active)
@@ -307,16 +297,10 @@ RO(ctl_sa_bin_curslabs, size_t, (size_t)class_stats(c->index[1]).slabs)
 
 static int ctl_prof_active(ctl_call_t *c)
 {
-    bool on = OPT(prof);
-    int r = read_value(c, &on, sizeof on);
-    if (r)
-        return r;
-    bool v;
-    int w = new_value(c, &v, sizeof v);
-    if (w != 1)
-        return w;
+    bool on = OPT(prof), v, w;
+    int r = exchange(c, &on, &v, sizeof v, &w);
     /* Profiling is chosen at start (TIDE_CONF=prof:true). */
-    return v == on ? 0 : EFAULT;
+    return r ? r : w && v != on ? EFAULT : 0;
 }
 
 /* prof.dump: NULL for the prof_prefix-named file, or a path to write the
@@ -326,9 +310,10 @@ static int ctl_prof_dump(ctl_call_t *c)
     if (c->oldp || c->oldlenp)
         return EPERM;
     const char *path = NULL;
-    int w = new_value(c, &path, sizeof path);
-    if (w < 0 || w > 1)
-        return w;
+    bool w;
+    int r = new_value(c, &path, sizeof path, &w);
+    if (r)
+        return r;
     if (!OPT(prof))
         return ENOENT;
     if (!path)

@@ -2,8 +2,11 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# make install: where to (DESTDIR, if set, is put in front of it).
+PREFIX ?= /usr/local
 
-.PHONY: all build build-san build-debug secure test demo bench bench-quick bench-rocksdb soak clean
+.PHONY: all build build-san build-debug secure test demo bench bench-quick bench-rocksdb soak clean \
+        install uninstall
 
 all: build
 
@@ -72,6 +75,18 @@ bench-rocksdb: build
 SOAK_MINUTES ?= 30
 soak: build
 	$(BUILD)/tests/soak --minutes=$(SOAK_MINUTES) $(SOAK_ARGS)
+
+# Install into $(DESTDIR)$(PREFIX) (README.md, "Install"); uninstall removes
+# exactly the files that install wrote (the build directory's
+# install_manifest.txt; give it the same DESTDIR). ldconfig runs for a real
+# install as root, so that programs linked against the library find it.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+uninstall:
+	DESTDIR="$(DESTDIR)" cmake -DMANIFEST=$(BUILD)/install_manifest.txt -P cmake/uninstall.cmake
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-debug

@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
 .PHONY: all build build-san build-debug secure test demo bench bench-quick bench-rocksdb soak clean \
-        install uninstall
+        install uninstall deb
 
 all: build
 
@@ -88,5 +88,10 @@ uninstall:
 	DESTDIR="$(DESTDIR)" cmake -DMANIFEST=$(BUILD)/install_manifest.txt -P cmake/uninstall.cmake
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
+# The Debian packages tidemalloc and tidemalloc-dev, built with dpkg-deb in
+# $(BUILD)-deb/ (a build of its own, for prefix /usr; packaging/deb/).
+deb:
+	BUILD_DIR=$(BUILD)-deb JOBS=$(JOBS) bash packaging/deb/build-deb.sh
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-debug
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-debug $(BUILD)-deb

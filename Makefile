@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 # make install: where to (DESTDIR, if set, is put in front of it).
 PREFIX ?= /usr/local
 
-.PHONY: all build build-san build-debug secure test demo bench bench-quick bench-rocksdb soak clean \
+.PHONY: all build build-san build-debug secure test test-deps demo bench bench-quick bench-rocksdb soak clean \
         install uninstall deb
 
 all: build
@@ -38,13 +38,25 @@ $(BUILD)-debug/CMakeCache.txt:
 build-debug: $(BUILD)-debug/CMakeCache.txt
 	cmake --build $(BUILD)-debug -j $(JOBS)
 
+# What the build and the tests need from Debian (the one list, shared with
+# .ci/run): installed when missing if we are root, else the one apt-get
+# line to run is printed and make test stops before anything is built.
+test-deps:
+	@bash tools/install-test-deps.sh
+
+# make test installs the test dependencies before anything else, even
+# under make -j.
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+$(BUILD)/CMakeCache.txt $(BUILD)-asan/CMakeCache.txt $(BUILD)-tsan/CMakeCache.txt $(BUILD)-debug/CMakeCache.txt build build-san build-debug: | test-deps
+endif
+
 # Everything: the main build's tests (unit, conformance, stress, faults,
 # fuzz, real programs, suites), then every test of the prefixed library
 # (layer tests, prefixed conformance and bad input, stress, fuzz replay,
 # fault injection) under ASan+UBSan, the concurrency tests (label stress)
 # under TSan, and the stress and fuzz tests with the invariant validators
 # on.  All four always run; the exit status is nonzero if any failed.
-test: build build-san build-debug
+test: test-deps build build-san build-debug
 	@rc=0; \
 	echo "=== tests: $(BUILD)/"; \
 	(cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || rc=1; \

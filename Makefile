@@ -2,8 +2,11 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# make install: where to (DESTDIR, if set, is put in front of it).
+PREFIX ?= /usr/local
 
-.PHONY: all build build-san build-debug secure test demo bench bench-quick bench-rocksdb soak clean
+.PHONY: all build build-san build-debug secure test test-deps demo bench bench-quick bench-rocksdb soak clean \
+        install uninstall deb
 
 all: build
 
@@ -35,13 +38,25 @@ $(BUILD)-debug/CMakeCache.txt:
 build-debug: $(BUILD)-debug/CMakeCache.txt
 	cmake --build $(BUILD)-debug -j $(JOBS)
 
+# What the build and the tests need from Debian (the one list, shared with
+# .ci/run): installed when missing if we are root, else the one apt-get
+# line to run is printed and make test stops before anything is built.
+test-deps:
+	@bash tools/install-test-deps.sh
+
+# make test installs the test dependencies before anything else, even
+# under make -j.
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+$(BUILD)/CMakeCache.txt $(BUILD)-asan/CMakeCache.txt $(BUILD)-tsan/CMakeCache.txt $(BUILD)-debug/CMakeCache.txt build build-san build-debug: | test-deps
+endif
+
 # Everything: the main build's tests (unit, conformance, stress, faults,
 # fuzz, real programs, suites), then every test of the prefixed library
 # (layer tests, prefixed conformance and bad input, stress, fuzz replay,
 # fault injection) under ASan+UBSan, the concurrency tests (label stress)
 # under TSan, and the stress and fuzz tests with the invariant validators
 # on.  All four always run; the exit status is nonzero if any failed.
-test: build build-san build-debug
+test: test-deps build build-san build-debug
 	@rc=0; \
 	echo "=== tests: $(BUILD)/"; \
 	(cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || rc=1; \
@@ -73,5 +88,22 @@ SOAK_MINUTES ?= 30
 soak: build
 	$(BUILD)/tests/soak --minutes=$(SOAK_MINUTES) $(SOAK_ARGS)
 
+# Install into $(DESTDIR)$(PREFIX) (README.md, "Install"); uninstall removes
+# exactly the files that install wrote (the build directory's
+# install_manifest.txt; give it the same DESTDIR). ldconfig runs for a real
+# install as root, so that programs linked against the library find it.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+uninstall:
+	DESTDIR="$(DESTDIR)" cmake -DMANIFEST=$(BUILD)/install_manifest.txt -P cmake/uninstall.cmake
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+# The Debian packages tidemalloc and tidemalloc-dev, built with dpkg-deb in
+# $(BUILD)-deb/ (a build of its own, for prefix /usr; packaging/deb/).
+deb:
+	BUILD_DIR=$(BUILD)-deb JOBS=$(JOBS) bash packaging/deb/build-deb.sh
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-debug
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-debug $(BUILD)-deb

@@ -1,8 +1,10 @@
 /* tidemalloc — public API.
  *
  * Two ways in:
- *   - LD_PRELOAD=build/libtidemalloc.so, or link with -ltidemalloc: malloc,
- *     free, ... and C++ operator new/delete are all served by tidemalloc.
+ *   - LD_PRELOAD=libtidemalloc.so.0 (build/libtidemalloc.so in the build
+ *     tree), or link with -ltidemalloc (pkg-config tidemalloc, or CMake's
+ *     find_package(tidemalloc)): malloc, free, ... and C++ operator
+ *     new/delete are all served by tidemalloc.
  *   - The tide_* functions below, which work the same whether or not the
  *     standard names are overridden (sanitizer builds use only these).
  *
@@ -20,6 +22,11 @@
 extern "C" {
 #endif
 
+/* The release, in one place: CMake reads these lines (cmake/version.cmake)
+ * for the project version, the library file name, tidemalloc.pc, the CMake
+ * package and the Debian packages, and refuses a TIDE_VERSION that disagrees
+ * with the three numbers. The soname follows the ABI, not this (README.md,
+ * "Versions"). */
 #define TIDE_VERSION_MAJOR 0
 #define TIDE_VERSION_MINOR 1
 #define TIDE_VERSION_PATCH 0
@@ -32,6 +39,10 @@ extern "C" {
 #define TIDE_EXPORT
 #define TIDE_MALLOC_ATTR
 #endif
+
+/* TIDE_VERSION of the library actually loaded, which may be newer than the
+ * header a program was built with. */
+TIDE_EXPORT const char *tide_version(void);
 
 TIDE_EXPORT TIDE_MALLOC_ATTR void *tide_malloc(size_t size);
 TIDE_EXPORT void tide_free(void *ptr);

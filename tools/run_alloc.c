@@ -6,7 +6,7 @@
  * name, soname or package changed there changes tide and the benchmarks
  * alike. What the list does not say is tide run's own business and stays
  * here: `none`, a path, where a library built here is found (beside the
- * tide binary) and that the C library's malloc is watched through the glibc
+ * tide binary in the build tree, else through the install layout) and that the C library's malloc is watched through the glibc
  * shim. Invariant: a name resolves to nothing to preload (none), to a
  * library that was readable when it was resolved, or to an error that says
  * how to get one. */
@@ -23,6 +23,8 @@
 #ifndef TIDE_MULTIARCH
 #define TIDE_MULTIARCH "x86_64-linux-gnu"
 #endif
+/* TIDE_BIN_TO_LIBDIR, TIDE_BIN_TO_SHIMDIR and TIDE_LIB_SONAME, the install
+ * layout, come from the build (tools/CMakeLists.txt). */
 #define SYSLIB "/usr/lib/" TIDE_MULTIARCH "/"
 
 /* Preloaded for the C library's own malloc: it has nothing to preload, but
@@ -66,7 +68,26 @@ static const allocator_entry_t *find_allocator(const char *name)
     return NULL;
 }
 
-/* tidemalloc, or the shim for glibc: built by this project, beside tide. */
+/* DIR (relative to tide's directory, "" for that directory itself) /FILE,
+ * with DIR made canonical so that summaries name /usr/lib/..., not
+ * /usr/bin/../lib/...; NULL if it is not there. */
+static char *beside_exe(const char *exe, const char *dir, const char *file)
+{
+    char *path = xasprintf("%s/%s", exe, dir);
+    char real[PATH_MAX];
+    char *lib = realpath(path, real) ? xasprintf("%s/%s", real, file) : NULL;
+    free(path);
+    if (lib && access(lib, R_OK) != 0) {
+        free(lib);
+        lib = NULL;
+    }
+    return lib;
+}
+
+/* tidemalloc, or the shim for glibc: built by this project. In the build
+ * tree they are beside tide; installed, where make install or the Debian
+ * package put them relative to tide (bin/ -> lib/, where the runtime has
+ * only the soname, and the shim's own directory). */
 static int resolve_built_here(const allocator_entry_t *e, alloc_choice_t *a, char *err,
                               size_t errsize)
 {
@@ -74,15 +95,21 @@ static int resolve_built_here(const allocator_entry_t *e, alloc_choice_t *a, cha
     const char *file = glibc ? GLIBC_SHIM : e->sonames[0];
     if (!file)
         return 0; /* nothing to preload, nothing to watch it by */
-    char *dir = exe_dir();
-    char *lib = xasprintf("%s/%s", dir, file);
-    free(dir);
-    if (access(lib, R_OK) != 0) {
-        snprintf(err, errsize, "%s not found (%s): build it with `make build`", lib,
-                 strerror(errno));
-        free(lib);
+    const char *installed_dir = glibc ? TIDE_BIN_TO_SHIMDIR : TIDE_BIN_TO_LIBDIR;
+    const char *installed_file = glibc ? GLIBC_SHIM : TIDE_LIB_SONAME;
+    char *exe = exe_dir();
+    char *lib = beside_exe(exe, "", file);
+    if (!lib)
+        lib = beside_exe(exe, installed_dir, installed_file);
+    if (!lib) {
+        snprintf(err, errsize,
+                 "%s not found beside %s/tide, nor %s in %s/%s: build it with `make build` "
+                 "(or install it: make install)",
+                 file, exe, installed_file, exe, installed_dir);
+        free(exe);
         return -1;
     }
+    free(exe);
     a->library = lib;
     a->kind = glibc ? STATS_GLIBC : strcmp(e->family, "tide") == 0 ? STATS_TIDE : STATS_NONE;
     return 0;

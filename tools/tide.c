@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "tidemalloc.h" /* TIDE_VERSION */
+
 static void usage(FILE *f)
 {
     fputs("usage: tide COMMAND [ARGS...]\n"
@@ -16,6 +18,7 @@ static void usage(FILE *f)
           "  prof top|flame|diff|folded|dump  heap profiles: top sites, flame graph, growth\n"
           "                                 between two dumps, folded stacks, dump a running process\n"
           "  help [COMMAND]                 this text, or a command's\n"
+          "  --version                      tide's version (the release it was built from)\n"
           "\n"
           "`tide COMMAND --help` describes each command.\n",
           f);
@@ -36,6 +39,10 @@ int main(int argc, char **argv)
         return cmd_stats(argc - 1, argv + 1);
     if (strcmp(c, "prof") == 0)
         return cmd_prof(argc - 1, argv + 1);
+    if (strcmp(c, "--version") == 0) {
+        printf("tide %s\n", TIDE_VERSION);
+        return 0;
+    }
     if (strcmp(c, "help") == 0 || strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0) {
         if (argc > 2) {
             char *sub[] = { argv[2], (char *)"--help", NULL };

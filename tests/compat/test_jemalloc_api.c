@@ -493,3 +493,46 @@ TEST(malloc_stats_print_writes_tidemallocs_report)
     CHECK(k.text[0] == '{' && strstr(k.text, "\"live_usable\": ") && strstr(k.text, "\"classes\": ["));
     CHECK(k.text[k.n - 2] == '}');
 }
+
+/* A program probing the interface (names it guesses, MIBs it makes up,
+ * buffers of any size, NULLs) gets working calls or clean errors. */
+TEST(probing_gets_answers_or_clean_errors_never_a_crash)
+{
+    static const char *const parts[] = { "stats", "arenas", "arena", "opt", "thread", "prof", "config",
+                                         "0", "1", "4096", "34", "35", "bin", "bins", "size", "purge",
+                                         "tcache", "flush", "allocated", "x", "" };
+    const size_t np = sizeof parts / sizeof parts[0];
+    char name[128];
+    unsigned calls = 0;
+    for (size_t a = 0; a < np; a++)
+        for (size_t b = 0; b < np; b++)
+            for (size_t c = 0; c < np; c += 3) {
+                snprintf(name, sizeof name, "%s.%s.%s", parts[a], parts[b], parts[c]);
+                for (size_t len = 0; len <= 16; len += 4) {
+                    unsigned char buf[16];
+                    size_t l = len;
+                    int r = mallctl(name, len ? buf : NULL, len ? &l : NULL, NULL, 0);
+                    CHECK_MSG(r == 0 || r == ENOENT || r == EINVAL || r == EPERM, "%s: %d", name, r);
+                    calls++;
+                }
+            }
+    uint64_t seed = 88172645463325252ull;
+    for (int i = 0; i < 20000; i++) {
+        size_t mib[8], miblen = 1 + (size_t)(i % 7);
+        for (size_t k = 0; k < miblen; k++) {
+            seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+            mib[k] = seed % (k == 0 ? 16 : 5000);
+        }
+        unsigned char buf[16];
+        size_t l = (size_t)(seed >> 40) % 17;
+        int r = mallctlbymib(mib, miblen, buf, &l, NULL, 0);
+        CHECK(r == 0 || r == ENOENT || r == EINVAL || r == EPERM);
+        calls++;
+    }
+    CHECK(mallctl(NULL, NULL, NULL, NULL, 0) == EINVAL);
+    CHECK(mallctlnametomib("stats.allocated", NULL, NULL) == EINVAL);
+    CHECK(mallctlbymib(NULL, 2, NULL, NULL, NULL, 0) == EINVAL);
+    size_t v;
+    CHECK(mallctl("stats.allocated", &v, NULL, NULL, 0) == 0); /* no length: nothing is read */
+    CHECK(calls > 20000);
+}

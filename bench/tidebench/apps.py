@@ -137,6 +137,18 @@ def parse_readwhilewriting(stdout):
     return (float(m.group(2)), float(m.group(1))) if m else None
 
 
+def readwhilewriting_result(rec, r):
+    """(reads/s, micros/op) of a finished db_bench run, or None with rec
+    marked invalid: a run without its result line or its RSS samples
+    measured nothing."""
+    m = parse_readwhilewriting(r.stdout)
+    if not m or len(r.samples) < 2:
+        rec["status"] = "invalid"
+        rec["detail"] = "no readwhilewriting result line" if not m else "fewer than 2 RSS samples"
+        return None
+    return m
+
+
 def run_rocksdb(w, alloc, rep, ctx):
     rec = new_record(w, alloc, rep)
     why = pkg.ensure("rocksdb-tools", "/usr/bin/db_bench", ctx.log)
@@ -166,10 +178,8 @@ def run_rocksdb(w, alloc, rep, ctx):
                maxrss=float(hwm[0]) or None, ru_maxrss=r.maxrss, samples=r.samples)
     if r.status != "ok":
         return rec
-    m = parse_readwhilewriting(r.stdout)
-    if not m or len(r.samples) < 2:
-        rec["status"] = "invalid"
-        rec["detail"] = "no readwhilewriting result line" if not m else "fewer than 2 RSS samples"
+    m = readwhilewriting_result(rec, r)
+    if not m:
         return rec
     rss = [s["rss"] for s in r.samples]
     half = r.samples[len(r.samples) // 2:]

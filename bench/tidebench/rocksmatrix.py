@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from . import allocators, pkg, proc, report, svg
-from .apps import _clone_db, _rocks_base, _rss_sampler, parse_readwhilewriting, rocks_db_key, slope_per_min
+from .apps import _clone_db, _rocks_base, _rss_sampler, readwhilewriting_result, rocks_db_key, slope_per_min
 from .cli import Progress, _git_describe
 from .workloads import Ctx
 
@@ -190,10 +190,8 @@ def run_one(cell, p, base, alloc, rep, slot, ctx, timeout_scale=1.0):
         rec["others_cpu"] = max(0.0, (busy1 - busy0 - r.user_s - r.sys_s) / (r.wall_s * (os.cpu_count() or 1)))
     if r.status != "ok":
         return rec
-    m = parse_readwhilewriting(r.stdout)
-    if not m or len(r.samples) < 2:
-        rec["status"] = "invalid"
-        rec["detail"] = "no readwhilewriting result line" if not m else "fewer than 2 RSS samples"
+    m = readwhilewriting_result(rec, r)
+    if not m:
         return rec
     rec["result"] = {"reads_per_s": m[0], "micros_per_op": m[1], **metrics(r.samples, hwm[0], p["duration"])}
     return rec

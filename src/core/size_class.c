@@ -35,18 +35,3 @@ const uint8_t sc_slab_pages[SC_COUNT] = {
     5, 6, 7,      /* 10240x2, 12288x2, 14336x2 */
 };
 
-/* The same for an arena's slabs (central.c), but a class whose blocks are
- * whole pages (4, 8 and 12 KiB) has one block per slab: a freed block is
- * then free pages at once, which any class can reuse and the decay policy
- * can purge, instead of a hole only its class can fill. A thread's own
- * heap keeps 2 to 4 per slab, for the page-heap round trips they save. */
-const uint8_t sc_arena_slab_pages[SC_COUNT] = {
-    16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16,
-    16, 16, 16, 16,
-    16, 16, 16, 16,
-    5, 3, 7, 2,   /* 1280x16, 1536x8, 1792x16, 2048x4 */
-    5, 3, 7, 1,   /* 2560x8, 3072x4, 3584x8, 4096x1 */
-    5, 3, 7, 2,   /* 5120x4, 6144x2, 7168x4, 8192x1 */
-    5, 3, 7,      /* 10240x2, 12288x1, 14336x2 */
-};

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "platform/os.h"
+
 #pragma GCC visibility push(hidden)
 
 #define SC_COUNT 35
@@ -25,8 +27,17 @@
 extern const uint32_t sc_block_size[SC_COUNT];
 /* Pages per slab for each class. */
 extern const uint8_t sc_slab_pages[SC_COUNT];
-/* Pages per slab in the shared arenas (core/central.c). */
-extern const uint8_t sc_arena_slab_pages[SC_COUNT];
+/* Pages per slab in the shared arenas (core/central.c): as sc_slab_pages,
+ * but a class whose blocks are whole pages (4, 8 and 12 KiB) has one block
+ * per slab. A freed block is then free pages at once, which any class can
+ * reuse and the decay policy can purge, instead of a hole only its class
+ * can fill. A thread's own heap keeps 2 to 4 per slab, for the page-heap
+ * round trips they save. */
+static inline unsigned sc_arena_slab_pages(unsigned cls)
+{
+    uint32_t b = sc_block_size[cls];
+    return b % OS_PAGE_SIZE == 0 ? (unsigned)(b / OS_PAGE_SIZE) : sc_slab_pages[cls];
+}
 
 static inline unsigned sc_of_size(size_t size)
 {

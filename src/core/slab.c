@@ -162,7 +162,7 @@ static void slab_extend(span_t *s)
 static span_t *slab_new(heap_t *h, unsigned cls)
 {
     bool mapped;
-    span_t *s = mitigation_slab_alloc(h->central ? sc_arena_slab_pages[cls] : sc_slab_pages[cls], &mapped);
+    span_t *s = mitigation_slab_alloc(h->central ? sc_arena_slab_pages(cls) : sc_slab_pages[cls], &mapped);
     if (!s)
         return NULL;
     s->kind = SPAN_SMALL;

@@ -45,11 +45,11 @@ TEST(page_runs_above_the_classes_keep_the_bound)
 TEST(arena_slabs_give_whole_page_blocks_a_slab_each)
 {
     for (unsigned c = 0; c < SC_COUNT; c++) {
-        size_t blocks = (size_t)sc_arena_slab_pages[c] * OS_PAGE_SIZE / sc_block_size[c];
+        size_t blocks = (size_t)sc_arena_slab_pages(c) * OS_PAGE_SIZE / sc_block_size[c];
         if (sc_block_size[c] > SC_DIRECT_MAX && sc_block_size[c] % OS_PAGE_SIZE == 0)
             CHECK_MSG(blocks == 1, "class %u (whole pages): %zu blocks per arena slab", c, blocks);
         else
-            CHECK_MSG(sc_arena_slab_pages[c] == sc_slab_pages[c], "class %u: arena slab differs", c);
+            CHECK_MSG(sc_arena_slab_pages(c) == sc_slab_pages[c], "class %u: arena slab differs", c);
     }
 }
 

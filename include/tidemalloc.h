@@ -86,6 +86,35 @@ typedef struct tide_class_stats {
  * blocks_in_use / blocks_capacity. */
 TIDE_EXPORT int tide_stats_classes(tide_class_stats_t *out, size_t max);
 
+/* Fragmentation: free space inside partly used slabs (slabs with both live
+ * and free blocks), which no purge can return while one block of the slab
+ * is live. Fields are documented in docs/STATS.md. */
+#define TIDE_FRAG_BINS 10
+typedef struct tide_frag_cell {
+    uint64_t slabs;        /* slabs with a carved block */
+    uint64_t partly_used;  /* of them, with live and free blocks */
+    uint64_t carved_bytes; /* blocks carved: the slabs' touched part */
+    uint64_t live_bytes;   /* blocks handed out (cached ones included) */
+    uint64_t cached_bytes; /* of live: free blocks in threads' caches */
+    uint64_t free_bytes;   /* free blocks inside partly used slabs */
+    uint64_t mesh_bytes;   /* what meshing would free (TIDE_FRAG_MESH) */
+    uint64_t mesh_pairs;   /* slab pairs it would merge */
+} tide_frag_cell_t;
+
+typedef struct tide_frag_stats {
+    tide_frag_cell_t total;
+    tide_frag_cell_t bins[TIDE_FRAG_BINS]; /* by occupancy: bins[i] holds slabs i*10 % to (i+1)*10 % used */
+} tide_frag_stats_t;
+
+/* Also estimate what meshing (Mesh, PLDI 2019) would free: a greedy pairing
+ * of partly used slabs of one class whose live blocks do not overlap. This
+ * reads every slab's free lists under the page heap's lock. */
+#define TIDE_FRAG_MESH 1
+/* Fill *out and, per size class, classes[0..max) (block size in
+ * classes[i] via tide_stats_classes); returns the number of classes (which
+ * may exceed max), or -1 if out is NULL. */
+TIDE_EXPORT int tide_stats_frag(tide_frag_stats_t *out, tide_frag_cell_t *classes, size_t max, int flags);
+
 #define TIDE_STATS_TEXT 0
 #define TIDE_STATS_JSON 1
 /* Write the statistics, with every size class, to fd as text or JSON.

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void prof_usage(FILE *f)
+void prof_usage(FILE *f)
 {
     fputs("usage: tide prof COMMAND [options] FILE...\n"
           "\n"
@@ -26,6 +26,10 @@ static void prof_usage(FILE *f)
           "        what grew from OLD to NEW: by function, then by stack\n"
           "  folded [--alloc] FILE\n"
           "        symbolized folded stacks (\"outer;...;inner bytes\") on stdout\n"
+          "  frag [-n N] [--bytes] FILE\n"
+          "        who pins the free space inside partly used slabs: pinned bytes by\n"
+          "        site, by stack, by size class and by slab occupancy (tidemalloc's\n"
+          "        profiles)\n"
           "  dump PID\n"
           "        make a running process write a profile now; prints its path (the\n"
           "        process runs with TIDE_CONF=prof:true,stats_socket:true)\n"
@@ -36,12 +40,7 @@ static void prof_usage(FILE *f)
 
 /* ---- loading -------------------------------------------------------------- */
 
-typedef struct loaded {
-    profile_t p;
-    symtab_t *sym;
-} loaded_t;
-
-static int load(const char *cmd, const char *path, loaded_t *l)
+int load(const char *cmd, const char *path, loaded_t *l)
 {
     char err[256];
     if (profile_read(path, &l->p, err, sizeof err) != 0) {
@@ -61,7 +60,7 @@ static int load(const char *cmd, const char *path, loaded_t *l)
     return 0;
 }
 
-static void unload(loaded_t *l)
+void unload(loaded_t *l)
 {
     symtab_free(l->sym);
     profile_free(&l->p);
@@ -72,24 +71,6 @@ static double st_objs(const pstack_t *s, bool alloc) { return alloc ? s->accum_o
 
 /* ---- aggregation by string key --------------------------------------------- */
 
-typedef struct agg {
-    char *key;
-    double v[2];      /* bytes: flat (or OLD), cum (or NEW) */
-    double objs, cum_objs;
-    const char *loc;  /* file:line of the biggest leaf site */
-    double loc_bytes;
-    const char *cloc; /* ... or of the biggest call through it */
-    double cloc_bytes;
-    uint64_t seen_in; /* last stack counted in cum (1-based) */
-} agg_t;
-
-typedef struct aggmap {
-    agg_t *v;
-    size_t n, cap;
-    size_t *slot; /* index + 1, 0 empty */
-    size_t nslot;
-} aggmap_t;
-
 static size_t hash_str(const char *s)
 {
     size_t h = 1469598103934665603ull;
@@ -98,7 +79,7 @@ static size_t hash_str(const char *s)
     return h;
 }
 
-static agg_t *agg_get(aggmap_t *m, const char *key)
+agg_t *agg_get(aggmap_t *m, const char *key)
 {
     if (2 * (m->n + 1) > m->nslot) {
         size_t ns = m->nslot ? 2 * m->nslot : 64;
@@ -130,7 +111,7 @@ static agg_t *agg_get(aggmap_t *m, const char *key)
     return a;
 }
 
-static void agg_free(aggmap_t *m)
+void agg_free(aggmap_t *m)
 {
     for (size_t i = 0; i < m->n; i++)
         free(m->v[i].key);
@@ -139,7 +120,7 @@ static void agg_free(aggmap_t *m)
 }
 
 /* The stack's frames, outermost first (or innermost first), joined by sep. */
-static char *stack_key(const loaded_t *l, const pstack_t *s, const char *sep, bool leaf_first)
+char *stack_key(const loaded_t *l, const pstack_t *s, const char *sep, bool leaf_first)
 {
     size_t len = 1, seplen = strlen(sep);
     for (uint32_t i = 0; i < s->depth; i++)
@@ -159,7 +140,7 @@ static char *stack_key(const loaded_t *l, const pstack_t *s, const char *sep, bo
     return k;
 }
 
-static const char *fmt_val(double v, bool exact, char *buf, size_t size)
+const char *fmt_val(double v, bool exact, char *buf, size_t size)
 {
     if (exact)
         snprintf(buf, size, "%.0f", v);
@@ -173,15 +154,8 @@ static const char *fmt_val(double v, bool exact, char *buf, size_t size)
 
 /* ---- options ---------------------------------------------------------------- */
 
-typedef struct opts {
-    long n;
-    bool cum, alloc, exact, help;
-    const char *out, *title;
-    const char *file[2];
-    int nfiles;
-} opts_t;
 
-static int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int want_files)
+int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int want_files)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -561,6 +535,8 @@ int cmd_prof(int argc, char **argv)
         return prof_folded(argc - 1, argv + 1);
     if (strcmp(c, "dump") == 0)
         return prof_dump(argc - 1, argv + 1);
+    if (strcmp(c, "frag") == 0)
+        return prof_frag(argc - 1, argv + 1);
     fprintf(stderr, "tide prof: unknown command '%s'\n\n", c);
     prof_usage(stderr);
     return 2;

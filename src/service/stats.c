@@ -1,6 +1,7 @@
 /* stats — tide_stats_get and the lines written for `tide run`. */
 #define _GNU_SOURCE
 #include "stats.h"
+#include "frag.h"
 #include "stats_line_keys.h"
 
 #include <string.h>
@@ -180,7 +181,9 @@ TIDE_EXPORT int tide_stats_print(int fd, int format)
             tb_u64(&o, c[k].slab_bytes);
             tb_str(&o, "}");
         }
-        tb_str(&o, "]}\n");
+        tb_str(&o, "]");
+        frag_print_json(&o);
+        tb_str(&o, "}\n");
     } else {
         tb_str(&o, "___ tidemalloc statistics (bytes unless a count) ___\n");
         for (size_t i = 0; i < nf; i++) {
@@ -202,6 +205,7 @@ TIDE_EXPORT int tide_stats_print(int fd, int format)
             tb_u64_pad(&o, c[k].blocks_in_use * 100 / c[k].blocks_capacity, 13);
             tb_str(&o, "%\n");
         }
+        frag_print_text(&o);
     }
     tb_flush(&o);
     return o.failed ? -1 : 0;

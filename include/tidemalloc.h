@@ -128,6 +128,20 @@ TIDE_EXPORT int tide_stats_print(int fd, int format);
  * written (the reason is printed once to stderr). */
 TIDE_EXPORT int tide_prof_dump(char *path_out, size_t path_cap);
 
+/* Profiling without a restart (jemalloc's prof.active): the profiler is
+ * compiled in and idle until started. tide_prof_start turns it on (or, if
+ * it is on, changes the rate), with mean_sample_bytes as the mean sampling
+ * interval (a power of two; 0 keeps the current rate, TIDE_CONF's
+ * lg_prof_sample or 512 KiB). Only what is allocated from then on is
+ * sampled; the profiles say so (docs/PROFILING.md). tide_prof_stop stops
+ * sampling; samples already taken stay until their blocks are freed, and
+ * tide_prof_dump still writes them. Both return 0 or an errno value
+ * (EINVAL: a rate that is not a power of two). tide_prof_active returns 1
+ * while profiling is on, else 0. */
+TIDE_EXPORT int tide_prof_start(uint64_t mean_sample_bytes);
+TIDE_EXPORT int tide_prof_stop(void);
+TIDE_EXPORT int tide_prof_active(void);
+
 /* Change an option at run time: decay_ms, dirty_max, background_thread,
  * stats_interval_ms, stats_fd and stats_print (see docs/CONFIG.md). Returns 0,
  * or EINVAL for an unknown key or a bad value (nothing is printed). */

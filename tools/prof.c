@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void prof_usage(FILE *f)
@@ -33,6 +34,12 @@ void prof_usage(FILE *f)
           "  dump PID\n"
           "        make a running process write a profile now; prints its path (the\n"
           "        process runs with TIDE_CONF=prof:true,stats_socket:true)\n"
+          "  start PID [--rate BYTES]\n"
+          "        turn profiling on in a running process (TIDE_CONF=stats_socket:true),\n"
+          "        one sample per BYTES allocated on average (a power of two); only what\n"
+          "        it allocates from then on is sampled\n"
+          "  stop PID\n"
+          "        turn it off again (the samples taken stay for dumps)\n"
           "\n"
           "Addresses are symbolized with addr2line through the profile's mappings.\n",
           f);
@@ -201,6 +208,18 @@ int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int want_files
 
 /* ---- top ------------------------------------------------------------------- */
 
+void print_mid_run_note(const pfrag_t *f, bool exact)
+{
+    if (!f->has_start || !f->mid_run)
+        return;
+    char b[32], when[64];
+    time_t t = (time_t)(f->started_unix_ms / 1000);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
+    printf("profiling started while the process ran (%s, %s live then): only what was allocated since is "
+           "sampled, so these figures leave out what was already live\n",
+           when, fmt_val((double)f->live_at_start, exact, b, sizeof b));
+}
+
 static int cmp_agg_flat(const void *a, const void *b)
 {
     const agg_t *x = a, *y = b;
@@ -267,6 +286,7 @@ static int prof_top(int argc, char **argv)
            l.p.period ? fmt_bytes(l.p.period, b1, sizeof b1) : "none (every allocation)");
     printf("%s: %s in %.0f objects (estimates)\n", o.alloc ? "allocated" : "live",
            fmt_val(total, o.exact, b2, sizeof b2), total_objs);
+    print_mid_run_note(&l.p.frag, o.exact);
     printf("%12s %6s %6s %12s %6s %10s  %s\n", "flat", "flat%", "sum%", "cum", "cum%", "objects", "function (site)");
     double sum = 0;
     size_t shown = 0;
@@ -472,23 +492,12 @@ static int prof_diff(int argc, char **argv)
 
 /* ---- dump -------------------------------------------------------------------- */
 
-static int prof_dump(int argc, char **argv)
+/* Send one request on the process's socket and print its "OK <text>"
+ * answer (0) or its "ERR <reason>" (1). */
+static int socket_verb(const char *cmd, const char *pid_arg, const char *request, const char *hint)
 {
-    const char *pid_arg = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            prof_usage(stdout);
-            return 0;
-        }
-        if (pid_arg) {
-            fprintf(stderr, "tide prof dump: expected one process id\n");
-            return 2;
-        }
-        pid_arg = argv[i];
-    }
     int status;
-    int fd = socket_request("tide prof dump", pid_arg, "prof_dump\n",
-                            "does not listen: start it with TIDE_CONF=prof:true,stats_socket:true", &status);
+    int fd = socket_request(cmd, pid_arg, request, hint, &status);
     if (fd < 0)
         return status;
     char buf[4096 + 1];
@@ -507,14 +516,53 @@ static int prof_dump(int argc, char **argv)
         return 0;
     }
     if (strncmp(buf, "ERR ", 4) == 0) {
-        fprintf(stderr, "tide prof dump: process %s: %s\n", pid_arg, buf + 4);
+        fprintf(stderr, "%s: process %s: %s\n", cmd, pid_arg, buf + 4);
         return 1;
     }
     if (n == 0)
-        fprintf(stderr, "tide prof dump: process %s closed the connection without an answer\n", pid_arg);
+        fprintf(stderr, "%s: process %s closed the connection without an answer (a tidemalloc older than this "
+                        "tool?)\n", cmd, pid_arg);
     else
-        fprintf(stderr, "tide prof dump: process %s answered '%.80s', not OK or ERR\n", pid_arg, buf);
+        fprintf(stderr, "%s: process %s answered '%.80s', not OK or ERR\n", cmd, pid_arg, buf);
     return 1;
+}
+
+/* dump PID | start PID [--rate BYTES] | stop PID */
+static int prof_control(const char *verb, int argc, char **argv)
+{
+    const char *pid_arg = NULL;
+    uint64_t rate = 0;
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "tide prof %s", verb);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            prof_usage(stdout);
+            return 0;
+        }
+        if (strcmp(verb, "start") == 0 && strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!parse_size(v, &rate) || rate == 0 || (rate & (rate - 1))) {
+                fprintf(stderr, "%s: --rate wants a power of two of bytes (e.g. 65536 or 64K), got '%s'\n", cmd, v);
+                return 2;
+            }
+            continue;
+        }
+        if (pid_arg || argv[i][0] == '-') {
+            fprintf(stderr, "%s: expected one process id%s, got '%s'\n", cmd,
+                    strcmp(verb, "start") == 0 ? " (and --rate BYTES)" : "", argv[i]);
+            return 2;
+        }
+        pid_arg = argv[i];
+    }
+    char req[64];
+    if (strcmp(verb, "dump") == 0)
+        return socket_verb(cmd, pid_arg, "prof_dump\n",
+                           "does not listen: start it with TIDE_CONF=prof:true,stats_socket:true");
+    if (strcmp(verb, "start") == 0)
+        snprintf(req, sizeof req, "prof_start %llu\n", (unsigned long long)rate);
+    else
+        snprintf(req, sizeof req, "prof_stop\n");
+    return socket_verb(cmd, pid_arg, req, "does not listen: start it with TIDE_CONF=stats_socket:true");
 }
 
 int cmd_prof(int argc, char **argv)
@@ -533,8 +581,8 @@ int cmd_prof(int argc, char **argv)
         return prof_diff(argc - 1, argv + 1);
     if (strcmp(c, "folded") == 0)
         return prof_folded(argc - 1, argv + 1);
-    if (strcmp(c, "dump") == 0)
-        return prof_dump(argc - 1, argv + 1);
+    if (strcmp(c, "dump") == 0 || strcmp(c, "start") == 0 || strcmp(c, "stop") == 0)
+        return prof_control(c, argc - 1, argv + 1);
     if (strcmp(c, "frag") == 0)
         return prof_frag(argc - 1, argv + 1);
     fprintf(stderr, "tide prof: unknown command '%s'\n\n", c);

@@ -155,6 +155,9 @@ typedef struct opts {
 int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int want_files);
 void prof_usage(FILE *f);
 
+/* "profiling started while the process ran ..." when it did. */
+void print_mid_run_note(const pfrag_t *f, bool exact);
+
 /* ---- prof_frag.c ---- */
 /* tide prof frag [-n N] [--bytes] FILE */
 int prof_frag(int argc, char **argv);

@@ -10,7 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int cmp_agg_pinned(const void *a, const void *b)
 {
@@ -118,14 +117,7 @@ int prof_frag(int argc, char **argv)
            fmt_val(f->free, o.exact, b1, sizeof b1));
     printf("pinned, estimated from the samples: %s (%.0f%% of it), by the sites holding %s live\n",
            fmt_val(sum_pinned, o.exact, b2, sizeof b2), pct(sum_pinned, f->free), fmt_val(live, o.exact, b3, sizeof b3));
-    if (f->has_start && f->mid_run) {
-        time_t t = (time_t)(f->started_unix_ms / 1000);
-        char when[64];
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
-        printf("profiling started while the process ran (%s), with %s live: the sites cover what was allocated "
-               "since, so they can pin less than the allocator counts\n",
-               when, fmt_val((double)f->live_at_start, o.exact, b1, sizeof b1));
-    }
+    print_mid_run_note(f, o.exact);
     if (f->unattributed)
         printf("%s live in samples taken without stacks is attributed to no site\n",
                fmt_val((double)f->unattributed, o.exact, b1, sizeof b1));

@@ -38,6 +38,8 @@ uint64_t mono_ms(void);
 int mkdir_p(const char *path);             /* 0 or -1 with errno */
 char *exe_dir(void);                       /* directory of /proc/self/exe */
 bool parse_u64(const char *s, size_t n, uint64_t *out); /* decimal, whole string */
+/* Decimal bytes with an optional K, M or G (powers of 1024), whole string. */
+bool parse_size(const char *s, uint64_t *out);
 /* Shell-quote argv into one line, for display and summary.txt. */
 char *join_command(char *const argv[]);
 void html_escape(FILE *f, const char *s);

@@ -33,6 +33,7 @@
 #include "platform/report.h"
 
 bool prof_sampling_flag, prof_stacks_flag;
+bool prof_ever_flag; /* stacks have been on at some time: a profile exists */
 _Atomic uint64_t prof_interval_bytes_seen;
 
 static double mean_bytes_value = 524288; /* read with mean_bytes() */
@@ -81,6 +82,8 @@ void prof_configure(void)
     double mean = OPT(leak_check) ? 1.0 : (double)((uint64_t)1 << OPT(lg_prof_sample));
     __atomic_store(&mean_bytes_value, &mean, __ATOMIC_RELAXED);
     __atomic_store_n(&prof_stacks_flag, stacks, __ATOMIC_RELEASE);
+    if (stacks)
+        __atomic_store_n(&prof_ever_flag, true, __ATOMIC_RELAXED);
     bool sampling = stacks || OPT(stats_sample);
     __atomic_store_n(&prof_sampling_flag, sampling, __ATOMIC_RELAXED);
     __atomic_store_n(&slab_sample_hook, sampling ? sampler_charge_slab : NULL, __ATOMIC_RELAXED);

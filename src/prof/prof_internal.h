@@ -48,7 +48,7 @@ typedef struct prof_sample {
 /* Sampling is on (for the profiler, the leak check or the statistics), and
  * samples keep stacks (prof:true or leak_check:true). Both change when
  * tide_config_set does: read them through these. */
-extern bool prof_sampling_flag, prof_stacks_flag;
+extern bool prof_sampling_flag, prof_stacks_flag, prof_ever_flag;
 static inline bool prof_sampling(void) { return __atomic_load_n(&prof_sampling_flag, __ATOMIC_RELAXED); }
 static inline bool prof_stacks(void) { return __atomic_load_n(&prof_stacks_flag, __ATOMIC_ACQUIRE); }
 extern prof_sample_t *prof_live_samples; /* under prof_lock_samples() */
@@ -109,7 +109,8 @@ void pinned_scan(prof_sample_t *r);
 double pinned_of_sample(const prof_sample_t *r);
 /* Samples taken while stacks were off (their stack is none). */
 void pinned_note_unattributed(double live_bytes);
-/* Stacks were just turned on while the process ran, with live_bytes live. */
+/* Stacks were just turned on (mid_run: after the process started), with
+ * live_bytes live. */
 void prof_note_started(bool mid_run, uint64_t live_bytes);
 
 void prof_lock_samples(void);

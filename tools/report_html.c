@@ -55,7 +55,7 @@ static void text_cell(FILE *f, const char *open, const char *text, const char *c
 
 static void summary_table(FILE *f, run_data_t *runs, size_t n)
 {
-    char b[64];
+    char b[1024];
     fputs("<table class=\"summary\">\n<tr><th></th>", f);
     for (size_t c = 0; c < n; c++)
         text_cell(f, "<th>", runs[c].label, "</th>");
@@ -80,9 +80,15 @@ static void summary_table(FILE *f, run_data_t *runs, size_t n)
     fputs("</tr>\n<tr><th>not live (RSS &minus; live)</th>", f);
     for (size_t c = 0; c < n; c++)
         fprintf(f, "<td class=\"num\">%s</td>", pct_str(&runs[c].sum, b, sizeof b));
-    fputs("</tr>\n<tr><th>diagnosis</th>", f);
+    fputs("</tr>\n<tr><th>diagnosis at exit (last sample)</th>", f);
     for (size_t c = 0; c < n; c++)
         text_cell(f, "<td class=\"diag\">", runs[c].sum.diagnosis, "</td>");
+    fputs("</tr>\n<tr><th>at peak RSS</th>", f);
+    for (size_t c = 0; c < n; c++)
+        text_cell(f, "<td class=\"diag\">", moment_str(&runs[c].sum, false, b, sizeof b), "</td>");
+    fputs("</tr>\n<tr><th>over the steady state</th>", f);
+    for (size_t c = 0; c < n; c++)
+        text_cell(f, "<td class=\"diag\">", moment_str(&runs[c].sum, true, b, sizeof b), "</td>");
     fputs("</tr>\n<tr><th>exit</th>", f);
     for (size_t c = 0; c < n; c++) {
         text_cell(f, "<td>", runs[c].meta.exit_desc, "");

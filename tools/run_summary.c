@@ -6,6 +6,7 @@
  * memory, so the lines printed here and `tide report` on the same directory
  * never disagree. */
 #include "run.h"
+#include "report.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -56,7 +57,12 @@ static void print_summary(const run_meta_t *meta, const summary_t *s, const char
             fprintf(stderr, "  final live   unknown under %s\n", meta->allocator);
         }
     }
-    fprintf(stderr, "  diagnosis    %s\n", s->diagnosis);
+    char b[1024];
+    fprintf(stderr, "  at exit      %s (the last sample)\n", s->diagnosis);
+    if (s->has_moments) {
+        fprintf(stderr, "  at peak RSS  %s\n", moment_str(s, false, b, sizeof b));
+        fprintf(stderr, "  steady state %s\n", moment_str(s, true, b, sizeof b));
+    }
     fprintf(stderr, "  wrote        %s, %s\n", csv_path, html);
 }
 

@@ -160,7 +160,17 @@ typedef struct summary {
     double not_live_pct;          /* share of final RSS, or -1 */
     uint64_t final_unreported_rss;
     unsigned final_procs, final_reporting;
-    char diagnosis[512];
+    char diagnosis[512];          /* at exit: the last sample */
+    /* The same rules at two more moments (live bytes known): the sample of
+     * peak RSS, and the steady state, from the first sample where live
+     * bytes reach 90% of their peak to the last one at 90% or more (its
+     * median sample by not-live share). A server's last sample falls in
+     * its shutdown, when live bytes drop before RSS does. */
+    bool has_moments;
+    double peak_not_live_pct, steady_not_live_pct;
+    uint64_t moment_peak_t_ms, steady_from_ms, steady_to_ms, steady_t_ms;
+    size_t steady_samples;
+    char peak_diagnosis[512], steady_diagnosis[512];
 } summary_t;
 
 void summarize(const series_t *s, const run_meta_t *m, summary_t *out);

@@ -145,6 +145,7 @@ typedef struct run_meta {
     int exit_status; /* what tide run returned */
     uint64_t interval_ms, duration_ms;
     uint64_t hwm;    /* kernel high-water mark of the largest process, or UNKNOWN */
+    char *frag_note; /* with --prof: who pins the free space (run_prof.c), or NULL */
 } run_meta_t;
 
 int meta_write(const char *path, const run_meta_t *m);
@@ -182,6 +183,13 @@ typedef struct run_data {
     run_meta_t meta;
     series_t series;
     summary_t sum;
+    /* DIR/sites.csv (tide run --prof): the top sites' live bytes over time */
+    size_t nsites;
+    struct site_series {
+        char *name;
+        uint64_t *t, *live;
+        size_t n;
+    } sites[8];
 } run_data_t;
 
 /* Load DIR/timeline.csv and DIR/summary.txt; 0 or -1 with a message. */

@@ -179,6 +179,8 @@ int meta_write(const char *path, const run_meta_t *m)
             (unsigned long long)m->duration_ms);
     if (m->hwm != UNKNOWN)
         fprintf(f, "hwm_bytes=%llu\n", (unsigned long long)m->hwm);
+    if (m->frag_note)
+        fprintf(f, "frag_note=%s\n", m->frag_note);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -208,6 +210,7 @@ int meta_read(const char *path, run_meta_t *m)
         else if (strcmp(k, "interval_ms") == 0 && num) m->interval_ms = x;
         else if (strcmp(k, "duration_ms") == 0 && num) m->duration_ms = x;
         else if (strcmp(k, "hwm_bytes") == 0 && num) m->hwm = x;
+        else if (strcmp(k, "frag_note") == 0) { free(m->frag_note); m->frag_note = xstrdup(v); }
     }
     free(line);
     fclose(f);
@@ -220,6 +223,7 @@ void meta_free(run_meta_t *m)
     free(m->library);
     free(m->command);
     free(m->exit_desc);
+    free(m->frag_note);
     memset(m, 0, sizeof *m);
 }
 

@@ -73,6 +73,8 @@ struct known_fn {
  * line of explanation in err (without the file name). */
 int profile_read(const char *path, profile_t *p, char *err, size_t errsize);
 void profile_free(profile_t *p);
+/* Add the mappings of a /proc/PID/maps file to p (tide top); -1 if unreadable. */
+int profile_maps_read(const char *path, profile_t *p);
 
 /* jeprof's un-sampling of a heap_v2 stack: n samples of total size bytes
  * stand for n * scale allocations, scale = 1 / (1 - exp(-avg / period)). */

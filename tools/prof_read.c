@@ -720,3 +720,21 @@ int profile_read(const char *path, profile_t *p, char *err, size_t errsize)
     free(data);
     return rc;
 }
+
+int profile_maps_read(const char *path, profile_t *p)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        line[strcspn(line, "\n")] = 0;
+        pmap_t m;
+        if (parse_maps_line(line, &m))
+            add_map(p, &m);
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}

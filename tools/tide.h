@@ -209,5 +209,6 @@ int socket_request(const char *cmd, const char *pid_arg, const char *request, co
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -64,6 +64,8 @@ static void put_sites(textbuf_t *o, const top_site_t *v, const char *by)
         tb_str(o, by);
         put_kv(o, "live", v[i].live);
         put_kv(o, "pinned", v[i].pinned);
+        tb_str(o, " pc=");
+        tb_hex(o, v[i].leaf);
         tb_str(o, " name=");
         prof_frame_name(o, v[i].leaf); /* outside the profiler's lock: dladdr locks */
         tb_str(o, "\n");

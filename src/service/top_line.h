@@ -7,7 +7,7 @@
 /* Write the answer to fd:
  *   tide-top live=B active=B dirty=B mapped=B metadata=B free_partly=B cached=B prof=0|1 period=B mid_run=0|1
  *   class size=B live=B carved=B free=B          (each class with slabs)
- *   site by=live|pinned live=B pinned=B name=FRAME   (with profiling: the
+ *   site by=live|pinned live=B pinned=B pc=0xRET name=FRAME   (with profiling: the
  *                                                     top stacks, 5 each)
  *   end */
 void top_line_write(int fd);

@@ -206,6 +206,17 @@ int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int want_files
     return 0;
 }
 
+int open_one(const char *cmd, int argc, char **argv, opts_t *o, loaded_t *l)
+{
+    if (parse_opts(cmd, argc, argv, o, 1) != 0)
+        return 2;
+    if (o->help) {
+        prof_usage(stdout);
+        return 0;
+    }
+    return load(cmd, o->file[0], l) != 0 ? 1 : -1;
+}
+
 /* ---- top ------------------------------------------------------------------- */
 
 void print_mid_run_note(const pfrag_t *f, bool exact)
@@ -239,15 +250,10 @@ static int cmp_agg_cum(const void *a, const void *b)
 static int prof_top(int argc, char **argv)
 {
     opts_t o = { .n = 20 };
-    if (parse_opts("top", argc, argv, &o, 1) != 0)
-        return 2;
-    if (o.help) {
-        prof_usage(stdout);
-        return 0;
-    }
     loaded_t l;
-    if (load("top", o.file[0], &l) != 0)
-        return 1;
+    int rc = open_one("top", argc, argv, &o, &l);
+    if (rc >= 0)
+        return rc;
     aggmap_t m = { 0 };
     double total = 0, total_objs = 0;
     for (size_t i = 0; i < l.p.n; i++) {
@@ -334,15 +340,10 @@ static void by_stack(const loaded_t *l, bool alloc, aggmap_t *m, int which, cons
 static int prof_folded(int argc, char **argv)
 {
     opts_t o = { 0 };
-    if (parse_opts("folded", argc, argv, &o, 1) != 0)
-        return 2;
-    if (o.help) {
-        prof_usage(stdout);
-        return 0;
-    }
     loaded_t l;
-    if (load("folded", o.file[0], &l) != 0)
-        return 1;
+    int rc = open_one("folded", argc, argv, &o, &l);
+    if (rc >= 0)
+        return rc;
     aggmap_t m = { 0 };
     by_stack(&l, o.alloc, &m, 0, ";", false);
     if (m.n > 1)
@@ -360,15 +361,10 @@ static int prof_folded(int argc, char **argv)
 static int prof_flame(int argc, char **argv)
 {
     opts_t o = { 0 };
-    if (parse_opts("flame", argc, argv, &o, 1) != 0)
-        return 2;
-    if (o.help) {
-        prof_usage(stdout);
-        return 0;
-    }
     loaded_t l;
-    if (load("flame", o.file[0], &l) != 0)
-        return 1;
+    int rc = open_one("flame", argc, argv, &o, &l);
+    if (rc >= 0)
+        return rc;
     flame_node_t *root = flame_new();
     const char **frames = NULL;
     size_t cap = 0;
@@ -386,7 +382,7 @@ static int prof_flame(int argc, char **argv)
     char *out = o.out ? xstrdup(o.out) : xasprintf("%s.svg", o.file[0]);
     char *title = o.title ? xstrdup(o.title)
                           : xasprintf("%s bytes: %s", o.alloc ? "Allocated" : "Live", o.file[0]);
-    int rc = 0;
+    rc = 0;
     if (flame_write_svg(out, root, title, o.alloc ? " of allocated bytes" : " of live bytes") != 0) {
         fprintf(stderr, "tide prof flame: cannot write %s: %s\n", out, strerror(errno));
         rc = 1;

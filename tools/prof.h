@@ -156,6 +156,10 @@ typedef struct opts {
  * a message. */
 int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int want_files);
 void prof_usage(FILE *f);
+/* The start of a one-file command: its options (o holds the defaults),
+ * --help, the profile loaded into *l. -1 when the command goes on, else
+ * the status to exit with (the message already printed). */
+int open_one(const char *cmd, int argc, char **argv, opts_t *o, loaded_t *l);
 
 /* "profiling started while the process ran ..." when it did. */
 void print_mid_run_note(const pfrag_t *f, bool exact);

@@ -52,7 +52,6 @@ static void print_rows(const char *title, const char *key_head, const pfrag_row_
 {
     char b1[32], b2[32], key[32];
     printf("\nby %s:\n%12s %12s %12s %7s\n", title, key_head, "pinned", "free", "est/free");
-    double pinned = 0, free = 0;
     for (size_t i = 0; i < n; i++) {
         const pfrag_row_t *r = &rows[i];
         if (bins)
@@ -62,8 +61,6 @@ static void print_rows(const char *title, const char *key_head, const pfrag_row_
             snprintf(key, sizeof key, "%llu B", (unsigned long long)r->key);
         printf("%12s %12s %12s %6.0f%%\n", key, fmt_val(r->pinned, o->exact, b1, sizeof b1),
                fmt_val(r->free, o->exact, b2, sizeof b2), pct(r->pinned, r->free));
-        pinned += r->pinned;
-        free += r->free;
     }
     if (n == 0)
         printf("  (no partly used slab)\n");
@@ -72,15 +69,10 @@ static void print_rows(const char *title, const char *key_head, const pfrag_row_
 int prof_frag(int argc, char **argv)
 {
     opts_t o = { .n = 10 };
-    if (parse_opts("frag", argc, argv, &o, 1) != 0)
-        return 2;
-    if (o.help) {
-        prof_usage(stdout);
-        return 0;
-    }
     loaded_t l;
-    if (load("frag", o.file[0], &l) != 0)
-        return 1;
+    int rc = open_one("frag", argc, argv, &o, &l);
+    if (rc >= 0)
+        return rc;
     const pfrag_t *f = &l.p.frag;
     if (!f->present) {
         fprintf(stderr, "tide prof frag: %s: no pinned bytes in this profile (it was not written by a tidemalloc "

@@ -4,7 +4,9 @@
  *     (allocating functions) that held the most live bytes at any dump,
  *     one row per site and dump; report.html draws them next to RSS;
  *   - summary.txt's frag_note: "X of RSS is free space inside partly used
- *     slabs; the sites pinning most are ..." from the last dump.
+ *     slabs (at T s); the sites pinning most are ..." from the dump where
+ *     that free space was largest (the last one falls in the shutdown of a
+ *     server, or after a program freed everything, as the verdicts do).
  * The process profiled is the one that wrote the most dumps (the command
  * itself, unless it is a launcher). */
 #include "run.h"
@@ -121,7 +123,8 @@ int run_prof_report(const char *out, uint64_t start_unix_ms, char **note)
     aggmap_t *per = xcalloc(m ? m : 1, sizeof *per);
     aggmap_t peak = { 0 };
     bool *used = xcalloc(m ? m : 1, sizeof *used);
-    pfrag_t last = { 0 };
+    pfrag_t last = { 0 }; /* of the dump with the most free space */
+    size_t li = m;
     for (size_t i = 0; i < m; i++) {
         if (i % step && i != m - 1)
             continue;
@@ -135,7 +138,10 @@ int run_prof_report(const char *out, uint64_t start_unix_ms, char **note)
             if (per[i].v[k].v[0] > a->v[0])
                 a->v[0] = per[i].v[k].v[0];
         }
-        last = l.p.frag;
+        if (l.p.frag.present && (li == m || l.p.frag.free >= last.free)) {
+            last = l.p.frag;
+            li = i;
+        }
         unload(&l);
     }
     int rc = -1;
@@ -156,10 +162,7 @@ int run_prof_report(const char *out, uint64_t start_unix_ms, char **note)
             rc = fclose(f) == 0 ? 0 : -1;
         }
         free(csv);
-        /* The note, from the last dump read. */
-        size_t li = m;
-        while (li-- > 0 && !used[li])
-            ;
+        /* The note, from the dump with the most free space. */
         if (last.present && li < m) {
             aggmap_t *lp = &per[li];
             for (size_t k = 0; k < lp->n; k++) { /* sort by pinned */
@@ -172,10 +175,14 @@ int run_prof_report(const char *out, uint64_t start_unix_ms, char **note)
             char b[32];
             size_t len = 0;
             FILE *nf = open_memstream(note, &len);
-            fprintf(nf, "%s of RSS is free space inside partly used slabs", fmt_bytes((uint64_t)last.free, b, sizeof b));
-            for (size_t k = 0; k < 3 && k < lp->n && lp->v[k].v[0] >= 1; k++)
+            fprintf(nf, "%s of RSS is free space inside partly used slabs (at %.1f s, the most of any profile)",
+                    fmt_bytes((uint64_t)last.free, b, sizeof b), (double)v[li].t_ms / 1000);
+            size_t k = 0;
+            for (; k < 3 && k < lp->n && lp->v[k].v[0] >= 1; k++)
                 fprintf(nf, "%s%s (%s)", k ? ", " : "; the sites pinning most are ", lp->v[k].key,
                         fmt_bytes((uint64_t)lp->v[k].v[0], b, sizeof b));
+            if (k == 0)
+                fprintf(nf, "; no sampled site pins any of it");
             if (last.has_start && last.mid_run)
                 fprintf(nf, " (profiling started mid-run: older blocks are not attributed)");
             fclose(nf);

@@ -10,6 +10,7 @@
  *   mixed   eight size classes, a random quarter of each wave kept: the
  *           pinned estimate against the allocator's own count.
  *
+ * With HOLD_MS (a second argument) it then holds its memory that long.
  * Then it prints "frag free=<bytes> partly_used=<slabs>" from
  * tide_stats_frag and "dump <path>" from tide_prof_dump (both found with
  * dlsym, so that the program runs under LD_PRELOAD). */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tidemalloc.h"
 
@@ -79,9 +81,11 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "mixed") == 0) {
         mixed(40);
     } else {
-        fprintf(stderr, "usage: frag_workload keeper|none|mixed\n");
+        fprintf(stderr, "usage: frag_workload keeper|none|mixed [HOLD_MS]\n");
         return 2;
     }
+    if (argc > 2)
+        usleep((useconds_t)atoi(argv[2]) * 1000);
     int (*frag)(tide_frag_stats_t *, tide_frag_cell_t *, size_t, int) =
         (int (*)(tide_frag_stats_t *, tide_frag_cell_t *, size_t, int))dlsym(RTLD_DEFAULT, "tide_stats_frag");
     int (*dump)(char *, size_t) = (int (*)(char *, size_t))dlsym(RTLD_DEFAULT, "tide_prof_dump");

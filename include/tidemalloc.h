@@ -99,6 +99,35 @@ typedef struct tide_class_stats {
  * blocks_in_use / blocks_capacity. */
 TIDE_EXPORT int tide_stats_classes(tide_class_stats_t *out, size_t max);
 
+/* Fragmentation: free space inside partly used slabs (slabs with both live
+ * and free blocks), which no purge can return while one block of the slab
+ * is live. Fields are documented in docs/STATS.md. */
+#define TIDE_FRAG_BINS 10
+typedef struct tide_frag_cell {
+    uint64_t slabs;        /* slabs with a carved block */
+    uint64_t partly_used;  /* of them, with live and free blocks */
+    uint64_t carved_bytes; /* blocks carved: the slabs' touched part */
+    uint64_t live_bytes;   /* blocks handed out (cached ones included) */
+    uint64_t cached_bytes; /* of live: free blocks in threads' caches */
+    uint64_t free_bytes;   /* free blocks inside partly used slabs */
+    uint64_t mesh_bytes;   /* what meshing would free (TIDE_FRAG_MESH) */
+    uint64_t mesh_pairs;   /* slab pairs it would merge */
+} tide_frag_cell_t;
+
+typedef struct tide_frag_stats {
+    tide_frag_cell_t total;
+    tide_frag_cell_t bins[TIDE_FRAG_BINS]; /* by occupancy: bins[i] holds slabs i*10 % to (i+1)*10 % used */
+} tide_frag_stats_t;
+
+/* Also estimate what meshing (Mesh, PLDI 2019) would free: a greedy pairing
+ * of partly used slabs of one class whose live blocks do not overlap. This
+ * reads every slab's free lists under the page heap's lock. */
+#define TIDE_FRAG_MESH 1
+/* Fill *out and, per size class, classes[0..max) (block size in
+ * classes[i] via tide_stats_classes); returns the number of classes (which
+ * may exceed max), or -1 if out is NULL. */
+TIDE_EXPORT int tide_stats_frag(tide_frag_stats_t *out, tide_frag_cell_t *classes, size_t max, int flags);
+
 #define TIDE_STATS_TEXT 0
 #define TIDE_STATS_JSON 1
 #define TIDE_STATS_PROMETHEUS 2
@@ -114,6 +143,20 @@ TIDE_EXPORT int tide_stats_print(int fd, int format);
  * enough). Returns 0, ENOENT when profiling is off, EIO when nothing could be
  * written (the reason is printed once to stderr). */
 TIDE_EXPORT int tide_prof_dump(char *path_out, size_t path_cap);
+
+/* Profiling without a restart (jemalloc's prof.active): the profiler is
+ * compiled in and idle until started. tide_prof_start turns it on (or, if
+ * it is on, changes the rate), with mean_sample_bytes as the mean sampling
+ * interval (a power of two; 0 keeps the current rate, TIDE_CONF's
+ * lg_prof_sample or 512 KiB). Only what is allocated from then on is
+ * sampled; the profiles say so (docs/PROFILING.md). tide_prof_stop stops
+ * sampling; samples already taken stay until their blocks are freed, and
+ * tide_prof_dump still writes them. Both return 0 or an errno value
+ * (EINVAL: a rate that is not a power of two). tide_prof_active returns 1
+ * while profiling is on, else 0. */
+TIDE_EXPORT int tide_prof_start(uint64_t mean_sample_bytes);
+TIDE_EXPORT int tide_prof_stop(void);
+TIDE_EXPORT int tide_prof_active(void);
 
 /* Change an option at run time: decay_ms, dirty_max, background_thread,
  * stats_interval_ms, stats_fd and stats_print (see docs/CONFIG.md). Returns 0,

@@ -22,6 +22,7 @@ set -euo pipefail
 # dpkg-dev (dpkg-shlibdeps), lintian, man-db and systemd (systemd-analyze):
 # the install and packaging tests (tests/install/). python3-prometheus-client:
 # the Prometheus text is checked with Prometheus's own parser (compat.metrics).
+# tmux: the test of `tide top` drives it in a terminal and reads the screen.
 PKGS=(
   build-essential cmake g++ clang libclang-rt-14-dev zlib1g-dev
   python3 sqlite3 coreutils git valgrind binutils
@@ -29,7 +30,7 @@ PKGS=(
   chromium golang-go libjemalloc-dev
   libpython3.11-testsuite redis-server redis-tools rocksdb-tools
   openjdk-17-jdk-headless librocksdb-dev
-  pkg-config dpkg-dev lintian man-db systemd python3-prometheus-client
+  pkg-config dpkg-dev lintian man-db systemd python3-prometheus-client tmux
 )
 
 if [ "${1:-}" = --list ]; then

@@ -7,9 +7,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-static void prof_usage(FILE *f)
+void prof_usage(FILE *f)
 {
     fputs("usage: tide prof COMMAND [options] FILE...\n"
           "\n"
@@ -26,9 +27,19 @@ static void prof_usage(FILE *f)
           "        what grew from OLD to NEW: by function, then by stack\n"
           "  folded [--alloc] FILE\n"
           "        symbolized folded stacks (\"outer;...;inner bytes\") on stdout\n"
+          "  frag [-n N] [--bytes] FILE\n"
+          "        who pins the free space inside partly used slabs: pinned bytes by\n"
+          "        site, by stack, by size class and by slab occupancy (tidemalloc's\n"
+          "        profiles)\n"
           "  dump PID\n"
           "        make a running process write a profile now; prints its path (the\n"
           "        process runs with TIDE_CONF=prof:true,stats_socket:true)\n"
+          "  start PID [--rate BYTES]\n"
+          "        turn profiling on in a running process (TIDE_CONF=stats_socket:true),\n"
+          "        one sample per BYTES allocated on average (a power of two); only what\n"
+          "        it allocates from then on is sampled\n"
+          "  stop PID\n"
+          "        turn it off again (the samples taken stay for dumps)\n"
           "\n"
           "Addresses are symbolized with addr2line through the profile's mappings.\n",
           f);
@@ -36,12 +47,7 @@ static void prof_usage(FILE *f)
 
 /* ---- loading -------------------------------------------------------------- */
 
-typedef struct loaded {
-    profile_t p;
-    symtab_t *sym;
-} loaded_t;
-
-static int load(const char *cmd, const char *path, loaded_t *l)
+int load(const char *cmd, const char *path, loaded_t *l)
 {
     char err[256];
     if (profile_read(path, &l->p, err, sizeof err) != 0) {
@@ -61,7 +67,7 @@ static int load(const char *cmd, const char *path, loaded_t *l)
     return 0;
 }
 
-static void unload(loaded_t *l)
+void unload(loaded_t *l)
 {
     symtab_free(l->sym);
     profile_free(&l->p);
@@ -72,24 +78,6 @@ static double st_objs(const pstack_t *s, bool alloc) { return alloc ? s->accum_o
 
 /* ---- aggregation by string key --------------------------------------------- */
 
-typedef struct agg {
-    char *key;
-    double v[2];      /* bytes: flat (or OLD), cum (or NEW) */
-    double objs, cum_objs;
-    const char *loc;  /* file:line of the biggest leaf site */
-    double loc_bytes;
-    const char *cloc; /* ... or of the biggest call through it */
-    double cloc_bytes;
-    uint64_t seen_in; /* last stack counted in cum (1-based) */
-} agg_t;
-
-typedef struct aggmap {
-    agg_t *v;
-    size_t n, cap;
-    size_t *slot; /* index + 1, 0 empty */
-    size_t nslot;
-} aggmap_t;
-
 static size_t hash_str(const char *s)
 {
     size_t h = 1469598103934665603ull;
@@ -98,7 +86,7 @@ static size_t hash_str(const char *s)
     return h;
 }
 
-static agg_t *agg_get(aggmap_t *m, const char *key)
+agg_t *agg_get(aggmap_t *m, const char *key)
 {
     if (2 * (m->n + 1) > m->nslot) {
         size_t ns = m->nslot ? 2 * m->nslot : 64;
@@ -130,7 +118,7 @@ static agg_t *agg_get(aggmap_t *m, const char *key)
     return a;
 }
 
-static void agg_free(aggmap_t *m)
+void agg_free(aggmap_t *m)
 {
     for (size_t i = 0; i < m->n; i++)
         free(m->v[i].key);
@@ -139,7 +127,7 @@ static void agg_free(aggmap_t *m)
 }
 
 /* The stack's frames, outermost first (or innermost first), joined by sep. */
-static char *stack_key(const loaded_t *l, const pstack_t *s, const char *sep, bool leaf_first)
+char *stack_key(const loaded_t *l, const pstack_t *s, const char *sep, bool leaf_first)
 {
     size_t len = 1, seplen = strlen(sep);
     for (uint32_t i = 0; i < s->depth; i++)
@@ -159,7 +147,7 @@ static char *stack_key(const loaded_t *l, const pstack_t *s, const char *sep, bo
     return k;
 }
 
-static const char *fmt_val(double v, bool exact, char *buf, size_t size)
+const char *fmt_val(double v, bool exact, char *buf, size_t size)
 {
     if (exact)
         snprintf(buf, size, "%.0f", v);
@@ -173,15 +161,8 @@ static const char *fmt_val(double v, bool exact, char *buf, size_t size)
 
 /* ---- options ---------------------------------------------------------------- */
 
-typedef struct opts {
-    long n;
-    bool cum, alloc, exact, help;
-    const char *out, *title;
-    const char *file[2];
-    int nfiles;
-} opts_t;
 
-static int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int want_files)
+int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int want_files)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -225,7 +206,30 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts_t *o, int wan
     return 0;
 }
 
+int open_one(const char *cmd, int argc, char **argv, opts_t *o, loaded_t *l)
+{
+    if (parse_opts(cmd, argc, argv, o, 1) != 0)
+        return 2;
+    if (o->help) {
+        prof_usage(stdout);
+        return 0;
+    }
+    return load(cmd, o->file[0], l) != 0 ? 1 : -1;
+}
+
 /* ---- top ------------------------------------------------------------------- */
+
+void print_mid_run_note(const pfrag_t *f, bool exact)
+{
+    if (!f->has_start || !f->mid_run)
+        return;
+    char b[32], when[64];
+    time_t t = (time_t)(f->started_unix_ms / 1000);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
+    printf("profiling started while the process ran (%s, %s live then): only what was allocated since is "
+           "sampled, so these figures leave out what was already live\n",
+           when, fmt_val((double)f->live_at_start, exact, b, sizeof b));
+}
 
 static int cmp_agg_flat(const void *a, const void *b)
 {
@@ -246,15 +250,10 @@ static int cmp_agg_cum(const void *a, const void *b)
 static int prof_top(int argc, char **argv)
 {
     opts_t o = { .n = 20 };
-    if (parse_opts("top", argc, argv, &o, 1) != 0)
-        return 2;
-    if (o.help) {
-        prof_usage(stdout);
-        return 0;
-    }
     loaded_t l;
-    if (load("top", o.file[0], &l) != 0)
-        return 1;
+    int rc = open_one("top", argc, argv, &o, &l);
+    if (rc >= 0)
+        return rc;
     aggmap_t m = { 0 };
     double total = 0, total_objs = 0;
     for (size_t i = 0; i < l.p.n; i++) {
@@ -293,6 +292,7 @@ static int prof_top(int argc, char **argv)
            l.p.period ? fmt_bytes(l.p.period, b1, sizeof b1) : "none (every allocation)");
     printf("%s: %s in %.0f objects (estimates)\n", o.alloc ? "allocated" : "live",
            fmt_val(total, o.exact, b2, sizeof b2), total_objs);
+    print_mid_run_note(&l.p.frag, o.exact);
     printf("%12s %6s %6s %12s %6s %10s  %s\n", "flat", "flat%", "sum%", "cum", "cum%", "objects", "function (site)");
     double sum = 0;
     size_t shown = 0;
@@ -340,15 +340,10 @@ static void by_stack(const loaded_t *l, bool alloc, aggmap_t *m, int which, cons
 static int prof_folded(int argc, char **argv)
 {
     opts_t o = { 0 };
-    if (parse_opts("folded", argc, argv, &o, 1) != 0)
-        return 2;
-    if (o.help) {
-        prof_usage(stdout);
-        return 0;
-    }
     loaded_t l;
-    if (load("folded", o.file[0], &l) != 0)
-        return 1;
+    int rc = open_one("folded", argc, argv, &o, &l);
+    if (rc >= 0)
+        return rc;
     aggmap_t m = { 0 };
     by_stack(&l, o.alloc, &m, 0, ";", false);
     if (m.n > 1)
@@ -366,15 +361,10 @@ static int prof_folded(int argc, char **argv)
 static int prof_flame(int argc, char **argv)
 {
     opts_t o = { 0 };
-    if (parse_opts("flame", argc, argv, &o, 1) != 0)
-        return 2;
-    if (o.help) {
-        prof_usage(stdout);
-        return 0;
-    }
     loaded_t l;
-    if (load("flame", o.file[0], &l) != 0)
-        return 1;
+    int rc = open_one("flame", argc, argv, &o, &l);
+    if (rc >= 0)
+        return rc;
     flame_node_t *root = flame_new();
     const char **frames = NULL;
     size_t cap = 0;
@@ -392,7 +382,7 @@ static int prof_flame(int argc, char **argv)
     char *out = o.out ? xstrdup(o.out) : xasprintf("%s.svg", o.file[0]);
     char *title = o.title ? xstrdup(o.title)
                           : xasprintf("%s bytes: %s", o.alloc ? "Allocated" : "Live", o.file[0]);
-    int rc = 0;
+    rc = 0;
     if (flame_write_svg(out, root, title, o.alloc ? " of allocated bytes" : " of live bytes") != 0) {
         fprintf(stderr, "tide prof flame: cannot write %s: %s\n", out, strerror(errno));
         rc = 1;
@@ -498,23 +488,12 @@ static int prof_diff(int argc, char **argv)
 
 /* ---- dump -------------------------------------------------------------------- */
 
-static int prof_dump(int argc, char **argv)
+/* Send one request on the process's socket and print its "OK <text>"
+ * answer (0) or its "ERR <reason>" (1). */
+static int socket_verb(const char *cmd, const char *pid_arg, const char *request, const char *hint)
 {
-    const char *pid_arg = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            prof_usage(stdout);
-            return 0;
-        }
-        if (pid_arg) {
-            fprintf(stderr, "tide prof dump: expected one process id\n");
-            return 2;
-        }
-        pid_arg = argv[i];
-    }
     int status;
-    int fd = socket_request("tide prof dump", pid_arg, "prof_dump\n",
-                            "does not listen: start it with TIDE_CONF=prof:true,stats_socket:true", &status);
+    int fd = socket_request(cmd, pid_arg, request, hint, &status);
     if (fd < 0)
         return status;
     char buf[4096 + 1];
@@ -533,14 +512,53 @@ static int prof_dump(int argc, char **argv)
         return 0;
     }
     if (strncmp(buf, "ERR ", 4) == 0) {
-        fprintf(stderr, "tide prof dump: process %s: %s\n", pid_arg, buf + 4);
+        fprintf(stderr, "%s: process %s: %s\n", cmd, pid_arg, buf + 4);
         return 1;
     }
     if (n == 0)
-        fprintf(stderr, "tide prof dump: process %s closed the connection without an answer\n", pid_arg);
+        fprintf(stderr, "%s: process %s closed the connection without an answer (a tidemalloc older than this "
+                        "tool?)\n", cmd, pid_arg);
     else
-        fprintf(stderr, "tide prof dump: process %s answered '%.80s', not OK or ERR\n", pid_arg, buf);
+        fprintf(stderr, "%s: process %s answered '%.80s', not OK or ERR\n", cmd, pid_arg, buf);
     return 1;
+}
+
+/* dump PID | start PID [--rate BYTES] | stop PID */
+static int prof_control(const char *verb, int argc, char **argv)
+{
+    const char *pid_arg = NULL;
+    uint64_t rate = 0;
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "tide prof %s", verb);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            prof_usage(stdout);
+            return 0;
+        }
+        if (strcmp(verb, "start") == 0 && strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!parse_size(v, &rate) || rate == 0 || (rate & (rate - 1))) {
+                fprintf(stderr, "%s: --rate wants a power of two of bytes (e.g. 65536 or 64K), got '%s'\n", cmd, v);
+                return 2;
+            }
+            continue;
+        }
+        if (pid_arg || argv[i][0] == '-') {
+            fprintf(stderr, "%s: expected one process id%s, got '%s'\n", cmd,
+                    strcmp(verb, "start") == 0 ? " (and --rate BYTES)" : "", argv[i]);
+            return 2;
+        }
+        pid_arg = argv[i];
+    }
+    char req[64];
+    if (strcmp(verb, "dump") == 0)
+        return socket_verb(cmd, pid_arg, "prof_dump\n",
+                           "does not listen: start it with TIDE_CONF=prof:true,stats_socket:true");
+    if (strcmp(verb, "start") == 0)
+        snprintf(req, sizeof req, "prof_start %llu\n", (unsigned long long)rate);
+    else
+        snprintf(req, sizeof req, "prof_stop\n");
+    return socket_verb(cmd, pid_arg, req, "does not listen: start it with TIDE_CONF=stats_socket:true");
 }
 
 int cmd_prof(int argc, char **argv)
@@ -559,8 +577,10 @@ int cmd_prof(int argc, char **argv)
         return prof_diff(argc - 1, argv + 1);
     if (strcmp(c, "folded") == 0)
         return prof_folded(argc - 1, argv + 1);
-    if (strcmp(c, "dump") == 0)
-        return prof_dump(argc - 1, argv + 1);
+    if (strcmp(c, "dump") == 0 || strcmp(c, "start") == 0 || strcmp(c, "stop") == 0)
+        return prof_control(c, argc - 1, argv + 1);
+    if (strcmp(c, "frag") == 0)
+        return prof_frag(argc - 1, argv + 1);
     fprintf(stderr, "tide prof: unknown command '%s'\n\n", c);
     prof_usage(stderr);
     return 2;

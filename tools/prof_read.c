@@ -109,6 +109,51 @@ static bool parse_counts(const char *s, bool *star, uint64_t v[4])
            lit(&s, ": ") && parse_u64_at(&s, &v[3], 10) && lit(&s, "]") && *s == 0;
 }
 
+/* One of tidemalloc's "tide_" lines (leading blanks skipped): the
+ * fragmentation view, or (stack != NULL, after that stack's t* line) a
+ * stack's pinned bytes. false if it is not one, or malformed. */
+static bool parse_tide_line(const char *s, pfrag_t *f, pstack_t *stack)
+{
+    while (*s == ' ')
+        s++;
+    uint64_t a, b, c, d;
+    if (lit(&s, "tide_pinned: ") && parse_u64_at(&s, &a, 10)) {
+        if (*s == 0 && stack) {
+            stack->pinned = (double)a;
+            return true;
+        }
+        if (lit(&s, " free: ") && parse_u64_at(&s, &b, 10) && *s == 0) {
+            f->present = true;
+            f->pinned = (double)a;
+            f->free = (double)b;
+            return true;
+        }
+        return false;
+    }
+    bool is_cls = lit(&s, "tide_class: ");
+    if (is_cls || lit(&s, "tide_bin: ")) {
+        if (!(parse_u64_at(&s, &a, 10) && lit(&s, " pinned: ") && parse_u64_at(&s, &b, 10) && lit(&s, " free: ") &&
+              parse_u64_at(&s, &c, 10) && *s == 0))
+            return false;
+        pfrag_row_t *rows = is_cls ? f->cls : f->bin;
+        size_t *n = is_cls ? &f->ncls : &f->nbin;
+        if (*n < PFRAG_MAX)
+            rows[(*n)++] = (pfrag_row_t){ a, (double)b, (double)c };
+        return true;
+    }
+    if (lit(&s, "tide_started: mid_run: ") && parse_u64_at(&s, &a, 10) && lit(&s, " unix_ms: ") &&
+        parse_u64_at(&s, &b, 10) && lit(&s, " live_at_start: ") && parse_u64_at(&s, &c, 10) &&
+        lit(&s, " unattributed: ") && parse_u64_at(&s, &d, 10) && *s == 0) {
+        f->has_start = true;
+        f->mid_run = a != 0;
+        f->started_unix_ms = b;
+        f->live_at_start = c;
+        f->unattributed = d;
+        return true;
+    }
+    return false;
+}
+
 /* One line of /proc/PID/maps; false if it is not one. */
 static bool parse_maps_line(const char *s, pmap_t *m)
 {
@@ -156,6 +201,7 @@ static int read_heap_v2(char *text, size_t len, profile_t *p, char *err, size_t 
     p->return_addresses = true;
     enum { TOTALS, BODY, STACK_COUNTS, MAPS } state = TOTALS;
     pstack_t cur = { 0 };
+    bool stack_open = false; /* the last line was a stack's t* line (or its thread lines) */
     size_t lineno = 0;
     char *line = text, *next;
     for (; line < text + len; line = next) {
@@ -205,6 +251,7 @@ static int read_heap_v2(char *text, size_t len, profile_t *p, char *err, size_t 
                 return -1;
             }
             memset(&cur, 0, sizeof cur);
+            stack_open = false;
             size_t cap = 0;
             const char *s = line + 1;
             for (;;) {
@@ -246,7 +293,10 @@ static int read_heap_v2(char *text, size_t len, profile_t *p, char *err, size_t 
                 add_stack(p, &cur);
                 memset(&cur, 0, sizeof cur);
                 state = BODY;
+                stack_open = true;
             } /* per-thread lines: the t* line already sums them */
+        } else if (state == BODY && parse_tide_line(line, &p->frag, p->n && stack_open ? &p->stacks[p->n - 1] : NULL)) {
+            /* tidemalloc's own lines */
         } else {
             free(cur.pc);
             snprintf(err, errsize, "line %zu: unexpected '%.40s'", lineno, line);
@@ -392,7 +442,7 @@ static int read_pprof(const uint8_t *data, size_t len, profile_t *p, char *err, 
     /* Pass 1: the string table, sample types, locations, functions, mappings. */
     const uint8_t **str = NULL;
     size_t *str_len = NULL, nstr = 0, str_cap = 0;
-    u64vec_t types = { 0 };
+    u64vec_t types = { 0 }, comments = { 0 };
     ploc_t *locs = NULL;
     size_t nlocs = 0, locs_cap = 0;
     pfunc_t *fns = NULL;
@@ -469,6 +519,8 @@ static int read_pprof(const uint8_t *data, size_t len, profile_t *p, char *err, 
             nsamples++;
         } else if (field == 12 && wire == 0) {
             p->period = v;
+        } else if (field == 13) {
+            pb_repeated(wire, v, &sub, &comments, &bad);
         }
     }
     int rc = -1;
@@ -480,20 +532,27 @@ static int read_pprof(const uint8_t *data, size_t len, profile_t *p, char *err, 
         snprintf(err, errsize, "not a pprof profile (no string table or sample types)");
         goto out;
     }
-    int idx[4] = { -1, -1, -1, -1 }; /* inuse_objects, inuse_space, alloc_objects, alloc_space */
-    static const char *const want[4] = { "inuse_objects", "inuse_space", "alloc_objects", "alloc_space" };
+    int idx[5] = { -1, -1, -1, -1, -1 }; /* inuse_objects, inuse_space, alloc_objects, alloc_space, pinned */
+    static const char *const want[5] = { "inuse_objects", "inuse_space", "alloc_objects", "alloc_space", "pinned" };
     for (size_t i = 0; i < types.n; i++) {
         if (types.v[i] >= nstr) {
             snprintf(err, errsize, "corrupt pprof profile (string index out of range)");
             goto out;
         }
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 5; k++)
             if (str_len[types.v[i]] == strlen(want[k]) && memcmp(str[types.v[i]], want[k], str_len[types.v[i]]) == 0)
                 idx[k] = (int)i;
     }
     if (idx[1] < 0) {
         snprintf(err, errsize, "pprof profile without an inuse_space sample type: not a heap profile");
         goto out;
+    }
+    for (size_t i = 0; i < comments.n; i++) {
+        if (comments.v[i] >= nstr)
+            continue;
+        char *c = xasprintf("%.*s", (int)str_len[comments.v[i]], (const char *)str[comments.v[i]]);
+        parse_tide_line(c, &p->frag, NULL); /* other comments are not ours */
+        free(c);
     }
 #define STR(i) ((i) < nstr ? xasprintf("%.*s", (int)str_len[i], (const char *)str[i]) : xstrdup(""))
     for (size_t i = 0; i < nmaps; i++) {
@@ -545,13 +604,14 @@ static int read_pprof(const uint8_t *data, size_t len, profile_t *p, char *err, 
                 st.pc[st.depth++] = l->addr;
         }
         if (!bad) {
-            double vv[4];
-            for (int k = 0; k < 4; k++)
+            double vv[5];
+            for (int k = 0; k < 5; k++)
                 vv[k] = idx[k] >= 0 ? (double)(int64_t)vals.v[idx[k]] : 0;
             st.live_objs = vv[0];
             st.live_bytes = vv[1];
             st.accum_objs = vv[2];
             st.accum_bytes = vv[3];
+            st.pinned = vv[4];
             add_stack(p, &st);
         } else {
             free(st.pc);
@@ -569,6 +629,7 @@ out:
     free(str);
     free(str_len);
     free(types.v);
+    free(comments.v);
     free(locs);
     free(fns);
     free(maps);
@@ -658,4 +719,22 @@ int profile_read(const char *path, profile_t *p, char *err, size_t errsize)
     }
     free(data);
     return rc;
+}
+
+int profile_maps_read(const char *path, profile_t *p)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        line[strcspn(line, "\n")] = 0;
+        pmap_t m;
+        if (parse_maps_line(line, &m))
+            add_map(p, &m);
+    }
+    free(line);
+    fclose(f);
+    return 0;
 }

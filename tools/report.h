@@ -15,6 +15,9 @@
 /* ---- report_text.c ---- */
 /* "23% (1.5 MiB)", or "unknown" without live bytes. */
 const char *pct_str(const summary_t *s, char *buf, size_t size);
+/* The verdict at peak RSS (steady: over the steady state), with when it
+ * was taken, or "unknown" without live bytes. */
+const char *moment_str(const summary_t *s, bool steady, char *buf, size_t size);
 /* "40.0 MiB at 1.2 s", or "no samples". */
 const char *peak_str(const summary_t *s, char *buf, size_t size);
 

@@ -55,7 +55,7 @@ static void text_cell(FILE *f, const char *open, const char *text, const char *c
 
 static void summary_table(FILE *f, run_data_t *runs, size_t n)
 {
-    char b[64];
+    char b[1024];
     fputs("<table class=\"summary\">\n<tr><th></th>", f);
     for (size_t c = 0; c < n; c++)
         text_cell(f, "<th>", runs[c].label, "</th>");
@@ -80,9 +80,24 @@ static void summary_table(FILE *f, run_data_t *runs, size_t n)
     fputs("</tr>\n<tr><th>not live (RSS &minus; live)</th>", f);
     for (size_t c = 0; c < n; c++)
         fprintf(f, "<td class=\"num\">%s</td>", pct_str(&runs[c].sum, b, sizeof b));
-    fputs("</tr>\n<tr><th>diagnosis</th>", f);
+    fputs("</tr>\n<tr><th>diagnosis at exit (last sample)</th>", f);
     for (size_t c = 0; c < n; c++)
         text_cell(f, "<td class=\"diag\">", runs[c].sum.diagnosis, "</td>");
+    fputs("</tr>\n<tr><th>at peak RSS</th>", f);
+    for (size_t c = 0; c < n; c++)
+        text_cell(f, "<td class=\"diag\">", moment_str(&runs[c].sum, false, b, sizeof b), "</td>");
+    fputs("</tr>\n<tr><th>over the steady state</th>", f);
+    for (size_t c = 0; c < n; c++)
+        text_cell(f, "<td class=\"diag\">", moment_str(&runs[c].sum, true, b, sizeof b), "</td>");
+    bool any_note = false;
+    for (size_t c = 0; c < n; c++)
+        any_note |= runs[c].meta.frag_note != NULL;
+    if (any_note) {
+        fputs("</tr>\n<tr><th>pinned (heap profile)</th>", f);
+        for (size_t c = 0; c < n; c++)
+            text_cell(f, "<td class=\"diag\">", runs[c].meta.frag_note ? runs[c].meta.frag_note : "not profiled",
+                      "</td>");
+    }
     fputs("</tr>\n<tr><th>exit</th>", f);
     for (size_t c = 0; c < n; c++) {
         text_cell(f, "<td>", runs[c].meta.exit_desc, "");
@@ -238,6 +253,37 @@ static void chart_free_held(FILE *f, page_charts_t *pc)
               pc->lines, pc->nl, pc->tmax);
 }
 
+/* 4: with --prof, each run's top five sites' live bytes over time, next to its RSS */
+static void chart_sites(FILE *f, page_charts_t *pc)
+{
+    static const char *const colors[] = { "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+                                          "#7f7f7f", "#bcbd22", "#17becf" };
+    for (size_t c = 0; c < pc->n; c++) {
+        run_data_t *r = &pc->runs[c];
+        if (!r->nsites)
+            continue;
+        pc->nl = 0;
+        if (!add_line(pc, c, "RSS", false, r->series.rss, NULL))
+            return;
+        for (size_t k = 0; k < r->nsites && room_for(pc, 1); k++) {
+            size_t len = 0;
+            char *label = NULL;
+            FILE *m = open_memstream(&label, &len);
+            html_escape(m, r->sites[k].name);
+            fclose(m);
+            pc->labels[pc->nlabels++] = label;
+            pc->lines[pc->nl++] = (line_t){ label, colors[k % 8], true, r->sites[k].t, r->sites[k].live,
+                                            r->sites[k].n, NULL };
+        }
+        char *title = xasprintf("Top five sites by live bytes, over time (%s)", pc->esc[c]);
+        chart(f, title,
+              "Solid: RSS. Dashed: the live bytes each allocating function held, from the heap profiles "
+              "tide run --prof took (estimates from samples).",
+              pc->lines, pc->nl, pc->tmax);
+        free(title);
+    }
+}
+
 static int charts(FILE *f, run_data_t *runs, size_t n)
 {
     page_charts_t pc = { .runs = runs, .n = n };
@@ -253,10 +299,11 @@ static int charts(FILE *f, run_data_t *runs, size_t n)
         html_escape(m, runs[c].label);
         fclose(m);
     }
-    pc.lines = xcalloc(3 * n + 1, sizeof *pc.lines);
+    pc.lines = xcalloc(3 * n + 1 + 8, sizeof *pc.lines);
     chart_rss_and_live(f, &pc);
     chart_not_live(f, &pc);
     chart_free_held(f, &pc);
+    chart_sites(f, &pc);
     for (size_t k = 0; k < pc.nlabels; k++)
         free(pc.labels[k]);
     for (size_t c = 0; c < n; c++)

@@ -79,3 +79,18 @@ void report_print_table(FILE *f, run_data_t *runs, size_t n)
     }
     print_diagnoses(f, runs, n);
 }
+
+const char *moment_str(const summary_t *s, bool steady, char *buf, size_t size)
+{
+    if (!s->has_moments)
+        snprintf(buf, size, "unknown (no live bytes)");
+    else if (steady)
+        snprintf(buf, size, "%.0f%% not live (%.1f-%.1f s, live within 10%% of its peak, the median of %zu "
+                            "samples at %.1f s): %s",
+                 s->steady_not_live_pct, (double)s->steady_from_ms / 1000, (double)s->steady_to_ms / 1000,
+                 s->steady_samples, (double)s->steady_t_ms / 1000, s->steady_diagnosis);
+    else
+        snprintf(buf, size, "%.0f%% not live (at %.1f s): %s", s->peak_not_live_pct, (double)s->moment_peak_t_ms / 1000,
+                 s->peak_diagnosis);
+    return buf;
+}

@@ -75,6 +75,13 @@ int cmd_run(int argc, char **argv)
     if (!csv)
         return TIDE_EXIT_OWN;
 
+    const char *conf = getenv("TIDE_CONF");
+    if (conf && strstr(conf, "prof:true"))
+        opt.prof = true;
+    if (opt.prof && alloc.kind == STATS_TIDE)
+        run_prof_setenv(opt.out, opt.interval_ms);
+    else
+        opt.prof = false;
     child_t child;
     rc = child_start(opt.cmd, &alloc, opt.interval_ms, &child);
     if (rc != 0) {

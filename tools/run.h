@@ -23,6 +23,7 @@ typedef struct run_options {
     const char *out;        /* the output directory */
     uint64_t interval_ms;   /* 1 to 3600000 */
     bool quiet;
+    bool prof;            /* --prof, or prof:true in TIDE_CONF: heap profiles into OUT/prof */
     bool list_allocators; /* print the allocator table instead of running */
     char **cmd;           /* NULL-terminated, at least one word unless listing */
 } run_options_t;
@@ -33,6 +34,13 @@ typedef struct run_options {
 /* RUN_OPTIONS_OK, or the status to exit with at once (help: 0; bad usage:
  * TIDE_EXIT_OWN, after saying why on stderr). */
 int run_parse_options(int argc, char **argv, run_options_t *o);
+
+/* ---- run_prof.c ---- */
+/* Append the profiling options (dumps into OUT/prof) to TIDE_CONF. */
+void run_prof_setenv(const char *out, uint64_t interval_ms);
+/* Read OUT/prof's dumps: write OUT/sites.csv and set *note (malloc'ed, or
+ * NULL) to the fragmentation sentence. 0, or -1 if there was nothing. */
+int run_prof_report(const char *out, uint64_t start_unix_ms, char **note);
 
 /* ---- run_alloc.c ---- */
 typedef struct alloc_choice {

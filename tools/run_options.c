@@ -29,6 +29,9 @@ static void run_usage(FILE *f)
           "  -o, --out DIR        write DIR/timeline.csv, DIR/summary.txt and\n"
           "                       DIR/report.html (default ./tide-run)\n"
           "  -q, --quiet          print no summary at the end\n"
+          "      --prof           (tidemalloc) heap profiles into DIR/prof: who pins\n"
+          "                       the free space, the top sites' live bytes over time\n"
+          "                       (also when TIDE_CONF has prof:true)\n"
           "  -h, --help           this text\n"
           "\n"
           "Exit status: COMMAND's; 128+N if it was killed by signal N; 127 if it was\n"
@@ -97,6 +100,10 @@ int run_parse_options(int argc, char **argv, run_options_t *o)
         }
         if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
             o->quiet = true;
+            continue;
+        }
+        if (strcmp(arg, "--prof") == 0) {
+            o->prof = true;
             continue;
         }
         /* Not in the usage: for the test that holds tide and bench/ to the

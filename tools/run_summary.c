@@ -6,11 +6,13 @@
  * memory, so the lines printed here and `tide report` on the same directory
  * never disagree. */
 #include "run.h"
+#include "report.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 /* The status tide run exits with, mirroring the command's, and its words
  * for summary.txt. */
@@ -30,6 +32,13 @@ static int describe_exit(int wait_status, run_meta_t *meta)
     }
     meta->exit_status = rc;
     return rc;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 static void print_summary(const run_meta_t *meta, const summary_t *s, const char *csv_path,
@@ -56,7 +65,14 @@ static void print_summary(const run_meta_t *meta, const summary_t *s, const char
             fprintf(stderr, "  final live   unknown under %s\n", meta->allocator);
         }
     }
-    fprintf(stderr, "  diagnosis    %s\n", s->diagnosis);
+    char b[1024];
+    fprintf(stderr, "  at exit      %s (the last sample)\n", s->diagnosis);
+    if (s->has_moments) {
+        fprintf(stderr, "  at peak RSS  %s\n", moment_str(s, false, b, sizeof b));
+        fprintf(stderr, "  steady state %s\n", moment_str(s, true, b, sizeof b));
+    }
+    if (meta->frag_note)
+        fprintf(stderr, "  pinned       %s\n", meta->frag_note);
     fprintf(stderr, "  wrote        %s, %s\n", csv_path, html);
 }
 
@@ -71,6 +87,8 @@ int run_report(const run_options_t *o, const alloc_choice_t *a, const run_result
     meta.duration_ms = r->duration_ms;
     meta.hwm = r->ru.ru_maxrss > 0 ? (uint64_t)r->ru.ru_maxrss * 1024u : UNKNOWN;
     int rc = describe_exit(r->wait_status, &meta);
+    if (o->prof)
+        run_prof_report(o->out, wall_ms() - r->duration_ms, &meta.frag_note);
     char *meta_path = xasprintf("%s/summary.txt", o->out);
     if (meta_write(meta_path, &meta) != 0) {
         fprintf(stderr, "tide run: cannot write %s: %s\n", meta_path, strerror(errno));
@@ -89,6 +107,7 @@ int run_report(const run_options_t *o, const alloc_choice_t *a, const run_result
     run_unload(&run);
     free(meta.command);
     free(meta.exit_desc);
+    free(meta.frag_note);
     free(meta_path);
     free(html);
     free(title);

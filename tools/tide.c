@@ -15,6 +15,7 @@ static void usage(FILE *f)
           "                                 over time; writes timeline.csv and report.html\n"
           "  report [-o FILE] DIR...        combine `tide run` outputs into one HTML report\n"
           "  stats [--json|--prometheus] PID statistics of a running process (TIDE_CONF=stats_socket:true)\n"
+          "  top PID                        a live view of a running process (TIDE_CONF=stats_socket:true)\n"
           "  prof top|flame|diff|folded|dump  heap profiles: top sites, flame graph, growth\n"
           "                                 between two dumps, folded stacks, dump a running process\n"
           "  help [COMMAND]                 this text, or a command's\n"
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         return cmd_report(argc - 1, argv + 1);
     if (strcmp(c, "stats") == 0)
         return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(c, "top") == 0)
+        return cmd_top(argc - 1, argv + 1);
     if (strcmp(c, "prof") == 0)
         return cmd_prof(argc - 1, argv + 1);
     if (strcmp(c, "--version") == 0) {
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
                 return cmd_report(2, sub);
             if (strcmp(argv[2], "stats") == 0)
                 return cmd_stats(2, sub);
+            if (strcmp(argv[2], "top") == 0)
+                return cmd_top(2, sub);
             if (strcmp(argv[2], "prof") == 0)
                 return cmd_prof(2, sub);
         }

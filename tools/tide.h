@@ -38,6 +38,8 @@ uint64_t mono_ms(void);
 int mkdir_p(const char *path);             /* 0 or -1 with errno */
 char *exe_dir(void);                       /* directory of /proc/self/exe */
 bool parse_u64(const char *s, size_t n, uint64_t *out); /* decimal, whole string */
+/* Decimal bytes with an optional K, M or G (powers of 1024), whole string. */
+bool parse_size(const char *s, uint64_t *out);
 /* Shell-quote argv into one line, for display and summary.txt. */
 char *join_command(char *const argv[]);
 void html_escape(FILE *f, const char *s);
@@ -143,6 +145,7 @@ typedef struct run_meta {
     int exit_status; /* what tide run returned */
     uint64_t interval_ms, duration_ms;
     uint64_t hwm;    /* kernel high-water mark of the largest process, or UNKNOWN */
+    char *frag_note; /* with --prof: who pins the free space (run_prof.c), or NULL */
 } run_meta_t;
 
 int meta_write(const char *path, const run_meta_t *m);
@@ -158,7 +161,17 @@ typedef struct summary {
     double not_live_pct;          /* share of final RSS, or -1 */
     uint64_t final_unreported_rss;
     unsigned final_procs, final_reporting;
-    char diagnosis[512];
+    char diagnosis[512];          /* at exit: the last sample */
+    /* The same rules at two more moments (live bytes known): the sample of
+     * peak RSS, and the steady state, from the first sample where live
+     * bytes reach 90% of their peak to the last one at 90% or more (its
+     * median sample by not-live share). A server's last sample falls in
+     * its shutdown, when live bytes drop before RSS does. */
+    bool has_moments;
+    double peak_not_live_pct, steady_not_live_pct;
+    uint64_t moment_peak_t_ms, steady_from_ms, steady_to_ms, steady_t_ms;
+    size_t steady_samples;
+    char peak_diagnosis[512], steady_diagnosis[512];
 } summary_t;
 
 void summarize(const series_t *s, const run_meta_t *m, summary_t *out);
@@ -170,6 +183,13 @@ typedef struct run_data {
     run_meta_t meta;
     series_t series;
     summary_t sum;
+    /* DIR/sites.csv (tide run --prof): the top sites' live bytes over time */
+    size_t nsites;
+    struct site_series {
+        char *name;
+        uint64_t *t, *live;
+        size_t n;
+    } sites[8];
 } run_data_t;
 
 /* Load DIR/timeline.csv and DIR/summary.txt; 0 or -1 with a message. */
@@ -189,5 +209,6 @@ int socket_request(const char *cmd, const char *pid_arg, const char *request, co
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

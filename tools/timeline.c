@@ -179,6 +179,8 @@ int meta_write(const char *path, const run_meta_t *m)
             (unsigned long long)m->duration_ms);
     if (m->hwm != UNKNOWN)
         fprintf(f, "hwm_bytes=%llu\n", (unsigned long long)m->hwm);
+    if (m->frag_note)
+        fprintf(f, "frag_note=%s\n", m->frag_note);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -208,6 +210,7 @@ int meta_read(const char *path, run_meta_t *m)
         else if (strcmp(k, "interval_ms") == 0 && num) m->interval_ms = x;
         else if (strcmp(k, "duration_ms") == 0 && num) m->duration_ms = x;
         else if (strcmp(k, "hwm_bytes") == 0 && num) m->hwm = x;
+        else if (strcmp(k, "frag_note") == 0) { free(m->frag_note); m->frag_note = xstrdup(v); }
     }
     free(line);
     fclose(f);
@@ -220,6 +223,7 @@ void meta_free(run_meta_t *m)
     free(m->library);
     free(m->command);
     free(m->exit_desc);
+    free(m->frag_note);
     memset(m, 0, sizeof *m);
 }
 
@@ -259,6 +263,108 @@ static bool live_grows(const series_t *s, uint64_t *growth)
     return true;
 }
 
+/* The diagnosis rules (tools/README.md) on sample f, live bytes known. */
+static void diagnose_at(const series_t *s, size_t f, bool grows, uint64_t growth, char *out, size_t size)
+{
+    char b1[32], b3[32];
+    uint64_t not_live = s->rss[f] > s->live[f] ? s->rss[f] - s->live[f] : 0;
+    double not_live_pct = s->rss[f] ? 100.0 * (double)not_live / (double)s->rss[f] : 0;
+    int pct = (int)(not_live_pct + 0.5);
+    bool high = not_live_pct > 25.0 && not_live >= 4 * MiB;
+
+    if (high && s->unreported_rss[f] * 2 > not_live) {
+        snprintf(out, size,
+                 "%d%% of RSS is not live, but %s of it belongs to %u of %u processes that "
+                 "report no live bytes: no diagnosis for those",
+                 pct, fmt_bytes(s->unreported_rss[f], b1, sizeof b1),
+                 s->procs[f] - s->reporting[f], s->procs[f]);
+    } else if (high && grows) {
+        snprintf(out, size,
+                 "%d%% of RSS is free memory held by the allocator (fragmentation), and live "
+                 "bytes grow with RSS (+%s): a leak or a growing working set as well",
+                 pct, fmt_bytes(growth, b1, sizeof b1));
+    } else if (high && s->tide_dirty[f] != UNKNOWN && s->tide_dirty[f] * 2 > not_live) {
+        snprintf(out, size,
+                 "%d%% of RSS is freed memory not yet returned (%s of dirty pages within the "
+                 "decay time): a cache that drains, not a leak",
+                 pct, fmt_bytes(s->tide_dirty[f], b1, sizeof b1));
+    } else if (high) {
+        snprintf(out, size,
+                 "%d%% of RSS is free memory held by the allocator: fragmentation, not a leak", pct);
+    } else if (grows) {
+        snprintf(out, size,
+                 "live bytes grow with RSS (+%s over the run): a leak or a growing working "
+                 "set, not fragmentation",
+                 fmt_bytes(growth, b1, sizeof b1));
+    } else if (not_live_pct > 25.0) {
+        snprintf(out, size,
+                 "only %s of RSS is not live (code, stacks, allocator metadata): no "
+                 "fragmentation or leak",
+                 fmt_bytes(not_live, b1, sizeof b1));
+    } else {
+        snprintf(out, size,
+                 "%d%% of RSS is not live (%s of %s): RSS tracks live bytes, no "
+                 "fragmentation or leak",
+                 pct, fmt_bytes(not_live, b1, sizeof b1),
+                 fmt_bytes(s->rss[f], b3, sizeof b3));
+    }
+}
+
+static double not_live_share(const series_t *s, size_t i)
+{
+    uint64_t nl = s->rss[i] > s->live[i] ? s->rss[i] - s->live[i] : 0;
+    return s->rss[i] ? 100.0 * (double)nl / (double)s->rss[i] : 0;
+}
+
+static int cmp_share(const void *a, const void *b, void *ctx)
+{
+    const series_t *s = ctx;
+    double x = not_live_share(s, *(const size_t *)a), y = not_live_share(s, *(const size_t *)b);
+    return x < y ? -1 : x > y;
+}
+
+/* The verdict at peak RSS and over the steady state (summary_t says how
+ * each is chosen). */
+static void summarize_moments(const series_t *s, bool grows, uint64_t growth, summary_t *o)
+{
+    size_t peak = SIZE_MAX, first = SIZE_MAX, last = 0;
+    uint64_t peak_live = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->live[i] == UNKNOWN)
+            continue;
+        if (peak == SIZE_MAX || s->rss[i] > s->rss[peak])
+            peak = i;
+        if (s->live[i] > peak_live)
+            peak_live = s->live[i];
+    }
+    if (peak == SIZE_MAX)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->live[i] == UNKNOWN || s->live[i] < peak_live / 10 * 9)
+            continue;
+        if (first == SIZE_MAX)
+            first = i;
+        last = i;
+    }
+    size_t *idx = xmalloc((last - first + 1) * sizeof *idx), n = 0;
+    for (size_t i = first; i <= last; i++)
+        if (s->live[i] != UNKNOWN)
+            idx[n++] = i;
+    qsort_r(idx, n, sizeof *idx, cmp_share, (void *)s);
+    size_t mid = idx[n / 2];
+    free(idx);
+    o->has_moments = true;
+    o->peak_not_live_pct = not_live_share(s, peak);
+    o->moment_peak_t_ms = s->t_ms[peak];
+    diagnose_at(s, peak, grows, growth, o->peak_diagnosis, sizeof o->peak_diagnosis);
+    o->steady_from_ms = s->t_ms[first];
+    o->steady_to_ms = s->t_ms[last];
+    o->steady_t_ms = s->t_ms[mid];
+    o->steady_samples = n;
+    o->steady_not_live_pct = not_live_share(s, mid);
+    diagnose_at(s, mid, grows, growth, o->steady_diagnosis, sizeof o->steady_diagnosis);
+}
+
 void summarize(const series_t *s, const run_meta_t *m, summary_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -267,7 +373,7 @@ void summarize(const series_t *s, const run_meta_t *m, summary_t *o)
     o->not_live_pct = -1;
     o->samples = s->n;
     const char *alloc = m->allocator ? m->allocator : "this allocator";
-    char b1[32], b2[32], b3[32];
+    char b1[32], b2[32];
 
     if (s->n == 0) {
         snprintf(o->diagnosis, sizeof o->diagnosis,
@@ -302,45 +408,8 @@ void summarize(const series_t *s, const run_meta_t *m, summary_t *o)
 
     o->not_live = o->final_rss > o->final_live ? o->final_rss - o->final_live : 0;
     o->not_live_pct = o->final_rss ? 100.0 * (double)o->not_live / (double)o->final_rss : 0;
-    int pct = (int)(o->not_live_pct + 0.5);
     uint64_t growth = 0;
     bool grows = live_grows(s, &growth);
-    bool high = o->not_live_pct > 25.0 && o->not_live >= 4 * MiB;
-
-    if (high && o->final_unreported_rss * 2 > o->not_live) {
-        snprintf(o->diagnosis, sizeof o->diagnosis,
-                 "%d%% of RSS is not live, but %s of it belongs to %u of %u processes that "
-                 "report no live bytes: no diagnosis for those",
-                 pct, fmt_bytes(o->final_unreported_rss, b1, sizeof b1),
-                 o->final_procs - o->final_reporting, o->final_procs);
-    } else if (high && grows) {
-        snprintf(o->diagnosis, sizeof o->diagnosis,
-                 "%d%% of RSS is free memory held by the allocator (fragmentation), and live "
-                 "bytes grow with RSS (+%s): a leak or a growing working set as well",
-                 pct, fmt_bytes(growth, b1, sizeof b1));
-    } else if (high && s->tide_dirty[f] != UNKNOWN && s->tide_dirty[f] * 2 > o->not_live) {
-        snprintf(o->diagnosis, sizeof o->diagnosis,
-                 "%d%% of RSS is freed memory not yet returned (%s of dirty pages within the "
-                 "decay time): a cache that drains, not a leak",
-                 pct, fmt_bytes(s->tide_dirty[f], b1, sizeof b1));
-    } else if (high) {
-        snprintf(o->diagnosis, sizeof o->diagnosis,
-                 "%d%% of RSS is free memory held by the allocator: fragmentation, not a leak", pct);
-    } else if (grows) {
-        snprintf(o->diagnosis, sizeof o->diagnosis,
-                 "live bytes grow with RSS (+%s over the run): a leak or a growing working "
-                 "set, not fragmentation",
-                 fmt_bytes(growth, b1, sizeof b1));
-    } else if (o->not_live_pct > 25.0) {
-        snprintf(o->diagnosis, sizeof o->diagnosis,
-                 "only %s of RSS is not live (code, stacks, allocator metadata): no "
-                 "fragmentation or leak",
-                 fmt_bytes(o->not_live, b1, sizeof b1));
-    } else {
-        snprintf(o->diagnosis, sizeof o->diagnosis,
-                 "%d%% of RSS is not live (%s of %s): RSS tracks live bytes, no "
-                 "fragmentation or leak",
-                 pct, fmt_bytes(o->not_live, b1, sizeof b1),
-                 fmt_bytes(o->final_rss, b3, sizeof b3));
-    }
+    diagnose_at(s, f, grows, growth, o->diagnosis, sizeof o->diagnosis);
+    summarize_moments(s, grows, growth, o);
 }

@@ -149,6 +149,21 @@ bool parse_u64(const char *s, size_t n, uint64_t *out)
     return true;
 }
 
+bool parse_size(const char *s, uint64_t *out)
+{
+    size_t n = strlen(s);
+    unsigned shift = 0;
+    if (n > 1 && strchr("KMG", s[n - 1])) {
+        shift = s[n - 1] == 'K' ? 10 : s[n - 1] == 'M' ? 20 : 30;
+        n--;
+    }
+    uint64_t v;
+    if (!parse_u64(s, n, &v) || v > (UINT64_MAX >> shift))
+        return false;
+    *out = v << shift;
+    return true;
+}
+
 static bool needs_quotes(const char *s)
 {
     if (!*s)

@@ -63,7 +63,8 @@ static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *c
              * out blocks a later malloc returns. */
             void *sample = NULL;
             if (unlikely(prof_sampling()) && prof_charge_block(h, sc_block_size[cls]))
-                sample = prof_alloc_sampled(size, align, zero, sc_block_size[cls], caller);
+                sample = prof_alloc_sampled(size, align, zero, sc_block_size[cls], central_next_span(h, cls),
+                                            caller);
             p = sample ? sample : central_alloc(h, cls);
             if (p && zero && !sample)
                 memset(p, 0, size);
@@ -71,7 +72,9 @@ static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *c
             void *sample = NULL;
             p = slab_alloc(h, cls);
             if (unlikely(p == SLAB_SAMPLE)) {
-                sample = prof_alloc_sampled(size, align, zero, sc_block_size[cls], caller);
+                /* The slab the sample point fell in: where the blocks
+                 * the sample stands for live. */
+                sample = prof_alloc_sampled(size, align, zero, sc_block_size[cls], h->cur[cls], caller);
                 p = sample ? sample : slab_alloc_unsampled(h, cls);
             }
             if (p && zero && !sample)
@@ -80,7 +83,7 @@ static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *c
             p = large_alloc(size, align, zero);
         }
     } else if (prof_sampling() && prof_charge(h, size) &&
-               (p = prof_alloc_sampled(size, align, zero, size, caller)) != NULL) {
+               (p = prof_alloc_sampled(size, align, zero, size, NULL, caller)) != NULL) {
         /* sampled */
     } else {
         p = large_alloc(size, align, zero);

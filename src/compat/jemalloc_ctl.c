@@ -36,6 +36,7 @@
 #include "platform/os.h"
 #include "platform/textbuf.h"
 #include "prof/prof.h"
+#include "prof/prof_internal.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define CTL_DEPTH_MAX 7
@@ -295,12 +296,15 @@ RO(ctl_sa_large_allocated, size_t, (size_t)snapshot().live_usable > small_alloca
 RO(ctl_sa_bin_curregs, size_t, (size_t)class_stats(c->index[1]).blocks_in_use)
 RO(ctl_sa_bin_curslabs, size_t, (size_t)class_stats(c->index[1]).slabs)
 
+/* jemalloc's prof.active: sampling switched on and off while the program
+ * runs (only what is allocated while it is on is sampled). */
 static int ctl_prof_active(ctl_call_t *c)
 {
-    bool on = OPT(prof), v, w;
+    bool on = tide_prof_active() != 0, v, w;
     int r = exchange(c, &on, &v, sizeof v, &w);
-    /* Profiling is chosen at start (TIDE_CONF=prof:true). */
-    return r ? r : w && v != on ? EFAULT : 0;
+    if (r || !w || v == on)
+        return r;
+    return (v ? tide_prof_start(0) : tide_prof_stop()) == 0 ? 0 : EFAULT;
 }
 
 /* prof.dump: NULL for the prof_prefix-named file, or a path to write the
@@ -314,8 +318,8 @@ static int ctl_prof_dump(ctl_call_t *c)
     int r = new_value(c, &path, sizeof path, &w);
     if (r)
         return r;
-    if (!OPT(prof))
-        return ENOENT;
+    if (!OPT(prof) && !__atomic_load_n(&prof_ever_flag, __ATOMIC_RELAXED))
+        return ENOENT; /* never on: nothing to write (a stopped profiler still dumps) */
     if (!path)
         return tide_prof_dump(NULL, 0) == 0 ? 0 : EFAULT;
     int fd = os_open_write(path);

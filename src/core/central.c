@@ -248,6 +248,12 @@ void *central_alloc(heap_t *h, unsigned cls)
     return c->slot[n];
 }
 
+const span_t *central_next_span(heap_t *h, unsigned cls)
+{
+    const block_cache_t *c = &h->cache[cls - SC_CENTRAL_FIRST];
+    return c->n ? pagemap_lookup(c->slot[c->n - 1]) : NULL;
+}
+
 void *central_alloc_uncached(unsigned cls)
 {
     void *p;

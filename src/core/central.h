@@ -28,6 +28,9 @@ void central_note_threads(size_t active);
 /* A block of central class cls for h (a thread's active heap): from its
  * cache, else a batch from an arena. NULL when out of memory. */
 void *central_alloc(heap_t *h, unsigned cls);
+/* The slab of the block central_alloc(h, cls) would hand out next, or NULL
+ * when the cache is empty. */
+const span_t *central_next_span(heap_t *h, unsigned cls);
 /* The same straight from an arena, for a thread with no heap of its own. */
 void *central_alloc_uncached(unsigned cls);
 /* Free p, a block of slab s of a central class. Validates p. */

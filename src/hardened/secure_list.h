@@ -35,6 +35,14 @@ static inline block_t *block_next(const block_t *b)
     return (block_t *)n;
 }
 
+/* A link read by a thread that does not own the list (the statistics'
+ * census): decoded, not checked, since it may race its owner; the caller
+ * validates it before following it. */
+static inline block_t *block_peek_next(const block_t *b)
+{
+    return (block_t *)((uintptr_t)__atomic_load_n(&b->next, __ATOMIC_RELAXED) ^ secure_list_key ^ (uintptr_t)b);
+}
+
 static inline void block_set_next(block_t *b, block_t *next)
 {
     b->next = (block_t *)((uintptr_t)next ^ secure_list_key ^ (uintptr_t)b);

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "core/large.h"
 #include "core/slab.h"
+#include "core/slab_census.h"
 #include "core/meta.h"
 #include "platform/os.h"
 #include "core/pagemap.h"
@@ -32,6 +33,7 @@
 #include "platform/report.h"
 
 bool prof_sampling_flag, prof_stacks_flag;
+bool prof_ever_flag; /* stacks have been on at some time: a profile exists */
 _Atomic uint64_t prof_interval_bytes_seen;
 
 static double mean_bytes_value = 524288; /* read with mean_bytes() */
@@ -80,6 +82,8 @@ void prof_configure(void)
     double mean = OPT(leak_check) ? 1.0 : (double)((uint64_t)1 << OPT(lg_prof_sample));
     __atomic_store(&mean_bytes_value, &mean, __ATOMIC_RELAXED);
     __atomic_store_n(&prof_stacks_flag, stacks, __ATOMIC_RELEASE);
+    if (stacks)
+        __atomic_store_n(&prof_ever_flag, true, __ATOMIC_RELAXED);
     bool sampling = stacks || OPT(stats_sample);
     __atomic_store_n(&prof_sampling_flag, sampling, __ATOMIC_RELAXED);
     __atomic_store_n(&slab_sample_hook, sampling ? sampler_charge_slab : NULL, __ATOMIC_RELAXED);
@@ -221,7 +225,8 @@ static prof_sample_t *sample_new(void)
 }
 
 /* Record a sample for the block at p (span's only block). */
-static void attach(span_t *span, void *p, size_t size, size_t charged, const uintptr_t *pc, unsigned depth)
+static void attach(span_t *span, void *p, size_t size, size_t charged, const span_t *home, const uintptr_t *pc,
+                   unsigned depth)
 {
     double w = 1.0 / prof_one_minus_exp_neg((double)charged / mean_bytes());
     bool peak = false;
@@ -229,7 +234,9 @@ static void attach(span_t *span, void *p, size_t size, size_t charged, const uin
     prof_sample_t *r = sample_new();
     if (r) {
         prof_stack_t *st = stack_intern(pc, depth);
-        *r = (prof_sample_t){ .stack = st, .ptr = p, .size = size, .charged = charged, .weight = w };
+        *r = (prof_sample_t){ .stack = st, .ptr = p, .size = size, .charged = charged, .weight = w,
+                              .home = home, .home_start = home ? home->start : NULL,
+                              .cls = home ? home->class_idx : PROF_NO_CLASS };
         r->next = prof_live_samples;
         if (prof_live_samples)
             prof_live_samples->prev = r;
@@ -251,7 +258,8 @@ static void attach(span_t *span, void *p, size_t size, size_t charged, const uin
         prof_dump_trigger(PROF_TRIGGER_PEAK);
 }
 
-void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, const void *caller)
+void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, const span_t *home,
+                         const void *caller)
 {
     if (prof_busy)
         return NULL; /* the unwinder allocating: serve it unsampled */
@@ -261,7 +269,7 @@ void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, c
     /* A page run of its own: its free takes the slow path and finds us. */
     void *p = large_alloc(size, align, zero);
     if (p)
-        attach(pagemap_lookup(p), p, size, charged, pc, depth);
+        attach(pagemap_lookup(p), p, size, charged, home, pc, depth);
     prof_busy = false;
     return p;
 }
@@ -314,9 +322,28 @@ static uint64_t round_est(double v)
     return v > 0 ? (uint64_t)(v + 0.5) : 0;
 }
 
+/* Under prof_lock: every stack's pinned bytes, from its live samples. */
+static void estimate_pinned(const slab_census_t *c)
+{
+    pinned_begin(c);
+    for (prof_stack_t *s = all_stacks; s; s = s->all_next)
+        s->est_pinned = 0;
+    no_stack.est_pinned = 0;
+    for (prof_sample_t *r = prof_live_samples; r; r = r->next)
+        pinned_scan(r);
+    for (prof_sample_t *r = prof_live_samples; r; r = r->next) {
+        r->stack->est_pinned += pinned_of_sample(r);
+        if (r->stack == &no_stack)
+            pinned_note_unattributed(r->weight * (double)r->size);
+    }
+}
+
 void prof_rows(prof_row_fn fn, void *ctx)
 {
+    slab_census_t census;
+    slab_census_take(&census);
     lock_acquire(&prof_lock);
+    estimate_pinned(&census);
     for (prof_stack_t *s = all_stacks; s; s = s->all_next) {
         prof_row_t row = {
             .pc = s->pc,
@@ -329,6 +356,7 @@ void prof_rows(prof_row_fn fn, void *ctx)
             .est_live_bytes = round_est(s->est_live_bytes),
             .est_accum_objs = round_est(s->est_accum_objs),
             .est_accum_bytes = round_est(s->est_accum_bytes),
+            .est_pinned_bytes = round_est(s->est_pinned),
         };
         fn(&row, ctx);
     }

@@ -34,6 +34,9 @@ typedef struct prof_row {
     /* unbiased estimates of the real totals these samples stand for */
     uint64_t est_live_objs, est_live_bytes;
     uint64_t est_accum_objs, est_accum_bytes;
+    /* estimated free bytes its live blocks pin in partly used slabs
+     * (prof_pinned.c) */
+    uint64_t est_pinned_bytes;
 } prof_row_t;
 
 typedef void (*prof_row_fn)(const prof_row_t *row, void *ctx);
@@ -43,6 +46,26 @@ typedef void (*prof_row_fn)(const prof_row_t *row, void *ctx);
 void prof_rows(prof_row_fn fn, void *ctx);
 /* Mean sampling interval in bytes. */
 uint64_t prof_sample_bytes(void);
+
+/* The pinned-bytes estimate by size class and by slab-occupancy bin, as of
+ * the last prof_rows() (prof_pinned.c), with the allocator's own count of
+ * free bytes inside partly used slabs beside it. */
+#define PROF_FRAG_BINS 10
+#define PROF_FRAG_CLASSES 35
+typedef struct prof_frag_view {
+    double pinned, cls_pinned[PROF_FRAG_CLASSES], bin_pinned[PROF_FRAG_BINS];
+    double unattributed_live; /* live samples taken while stacks were off */
+    uint64_t free, cls_free[PROF_FRAG_CLASSES], bin_free[PROF_FRAG_BINS]; /* counted */
+    uint32_t cls_size[PROF_FRAG_CLASSES];
+    /* profiling (stacks) turned on after the process started: the samples
+     * cover what was allocated since; live_at_start was live then */
+    bool mid_run;
+    uint64_t started_unix_ms, live_at_start;
+} prof_frag_view_t;
+void prof_frag_view(prof_frag_view_t *out);
+/* The view as the "tide_..." lines heap_v2 carries (prof_heap_v2.c) and
+ * pprof's comments, one call of emit per line (no newline). */
+void prof_frag_lines(void (*emit)(void *ctx, const char *line, size_t len), void *ctx);
 
 /* Writers; each returns false if a write failed. */
 bool prof_write_heap_v2(int fd);

@@ -147,7 +147,9 @@ static const struct {
 
 bool prof_dump_named(enum prof_trigger why, char *path_out, size_t path_cap)
 {
-    if (!OPT(prof))
+    /* On request, a profile stopped with tide_prof_stop still has its
+     * samples: write them. */
+    if (!OPT(prof) && (why != PROF_TRIGGER_MANUAL || !__atomic_load_n(&prof_ever_flag, __ATOMIC_RELAXED)))
         return false;
     if (atomic_exchange_explicit(&dumping, true, memory_order_acquire))
         return false;
@@ -175,7 +177,7 @@ bool prof_dump_trigger(enum prof_trigger why)
 
 TIDE_EXPORT int tide_prof_dump(char *path_out, size_t path_cap)
 {
-    if (!OPT(prof))
+    if (!OPT(prof) && !__atomic_load_n(&prof_ever_flag, __ATOMIC_RELAXED))
         return ENOENT;
     return prof_dump_named(PROF_TRIGGER_MANUAL, path_out, path_cap) ? 0 : EIO;
 }

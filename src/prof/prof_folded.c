@@ -12,10 +12,11 @@
 #include "prof.h"
 #include "prof_snap.h"
 #include "platform/textbuf.h"
+#include "prof_name.h"
 
 #include <dlfcn.h>
 
-static void put_frame(textbuf_t *t, uintptr_t pc)
+void prof_frame_name(textbuf_t *t, uintptr_t pc)
 {
     uintptr_t addr = pc ? pc - 1 : 0;
     Dl_info info;
@@ -46,7 +47,7 @@ bool prof_write_folded(int fd)
         if (row.est_live_bytes == 0 || row.depth == 0)
             continue;
         for (uint32_t i = row.depth; i-- > 0;) {
-            put_frame(&t, row.pc[i]);
+            prof_frame_name(&t, row.pc[i]);
             if (i)
                 tb_put(&t, ";", 1);
         }

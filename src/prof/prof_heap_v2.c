@@ -10,6 +10,21 @@
  * The counts are the samples themselves; the reader un-samples them
  * (jeprof scales each stack by 1 / (1 - exp(-avg size / interval))), so
  * bytes are the sizes the sampler charged.
+ *
+ * tidemalloc adds lines that start with "tide_" (jeprof skips every line
+ * that is neither "@ ..." nor "t<thread>: ..."): after the totals, the
+ * pinned-bytes estimate and the allocator's count of free bytes inside
+ * partly used slabs, by size class and by occupancy bin, and when
+ * profiling started; after a stack's t* line, its pinned bytes. Those are
+ * estimates already (prof_pinned.c), not raw counts.
+ *
+ *     tide_pinned: <estimate> free: <counted>
+ *     tide_class: <block size> pinned: <estimate> free: <counted>
+ *     tide_bin: <tenth 0-9> pinned: <estimate> free: <counted>
+ *     tide_started: mid_run: <0|1> unix_ms: <ms> live_at_start: <bytes> unattributed: <bytes>
+ *   @ ...
+ *     t*: ...
+ *     tide_pinned: <estimate>
  */
 #define _GNU_SOURCE
 
@@ -52,6 +67,19 @@ static void put_stack(const prof_row_t *r, void *ctx)
     }
     tb_str(t, "\n");
     put_counts(t, r->live_objs, r->live_bytes, r->accum_objs, r->accum_bytes);
+    if (r->est_pinned_bytes) {
+        tb_str(t, "  tide_pinned: ");
+        tb_u64(t, r->est_pinned_bytes);
+        tb_str(t, "\n");
+    }
+}
+
+static void put_frag_line(void *ctx, const char *line, size_t len)
+{
+    textbuf_t *t = ctx;
+    tb_str(t, "  ");
+    tb_put(t, line, len);
+    tb_str(t, "\n");
 }
 
 /* Copy a /proc file into the output without allocating. */
@@ -72,6 +100,7 @@ bool prof_write_heap_v2(int fd)
     tb_u64(&t, prof_sample_bytes());
     tb_str(&t, "\n");
     put_counts(&t, sum[0], sum[1], sum[2], sum[3]);
+    prof_frag_lines(put_frag_line, &t); /* the view prof_rows just estimated */
     prof_rows(put_stack, &t);
     tb_str(&t, "\nMAPPED_LIBRARIES:\n");
     char line[4096 + 256]; /* PATH_MAX and the fields before it */

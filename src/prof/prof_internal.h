@@ -21,6 +21,7 @@ typedef struct prof_stack {
     uint64_t hash;
     uint64_t live_objs, live_bytes, accum_objs, accum_bytes; /* sampled */
     double est_live_objs, est_live_bytes, est_accum_objs, est_accum_bytes;
+    double est_pinned; /* recomputed by every prof_rows() */
     uint32_t depth;
     uintptr_t pc[];
 } prof_stack_t;
@@ -33,13 +34,21 @@ typedef struct prof_sample {
     size_t size;     /* requested */
     size_t charged;  /* bytes the sampler charged for it */
     double weight;   /* allocations it stands for: 1 / P(sampled) */
+    /* The slab the block would have lived in (the one its sample point
+     * fell in), where the blocks it stands for live: what the pinned-bytes
+     * estimate reads (prof_pinned.c). NULL for large blocks. */
+    const span_t *home;
+    const char *home_start; /* home->start then: a reused descriptor differs */
+    uint8_t cls;            /* its size class (PROF_NO_CLASS: a large block) */
+    uint8_t pin_bin;        /* prof_pinned.c's scratch: its home's occupancy bin */
+    double pin_score;       /* ... and how sparse its home is */
     uint8_t mark;    /* leak check */
 } prof_sample_t;
 
 /* Sampling is on (for the profiler, the leak check or the statistics), and
  * samples keep stacks (prof:true or leak_check:true). Both change when
  * tide_config_set does: read them through these. */
-extern bool prof_sampling_flag, prof_stacks_flag;
+extern bool prof_sampling_flag, prof_stacks_flag, prof_ever_flag;
 static inline bool prof_sampling(void) { return __atomic_load_n(&prof_sampling_flag, __ATOMIC_RELAXED); }
 static inline bool prof_stacks(void) { return __atomic_load_n(&prof_stacks_flag, __ATOMIC_ACQUIRE); }
 extern prof_sample_t *prof_live_samples; /* under prof_lock_samples() */
@@ -78,13 +87,31 @@ static inline bool prof_charge_block(heap_t *h, size_t bytes)
 /* Serve a sampled allocation from a page run of its own and record it.
  * NULL if that failed or the thread is already inside the profiler: the
  * caller then serves it the ordinary way. */
-void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, const void *caller);
+void *prof_alloc_sampled(size_t size, size_t align, bool zero, size_t charged, const span_t *home,
+                         const void *caller);
 /* The sampled block is now at p (a huge block may move in place) with
  * `size` bytes requested. */
 void prof_set_requested(span_t *span, void *p, size_t size);
 /* The span of a sampled block is being freed. */
 void prof_free_sampled(span_t *span);
 uint64_t prof_live_requested(void);
+
+/* ---- pinned bytes (prof_pinned.c), under prof_lock ---- */
+#define PROF_NO_CLASS 0xff
+struct slab_census;
+/* Start a new estimate against the allocator's count c (taken before
+ * prof_lock: the census takes the heaps' lock, which comes first). */
+void pinned_begin(const struct slab_census *c);
+/* First pass, every live sample: its home's sparsity. */
+void pinned_scan(prof_sample_t *r);
+/* Second pass: the free bytes the blocks a live sample stands for pin;
+ * added to the class and bin views. */
+double pinned_of_sample(const prof_sample_t *r);
+/* Samples taken while stacks were off (their stack is none). */
+void pinned_note_unattributed(double live_bytes);
+/* Stacks were just turned on (mid_run: after the process started), with
+ * live_bytes live. */
+void prof_note_started(bool mid_run, uint64_t live_bytes);
 
 void prof_lock_samples(void);
 void prof_unlock_samples(void);

@@ -3,7 +3,10 @@
  *
  * Sample types, in the order Go's heap profiles use: alloc_objects/count,
  * alloc_space/bytes, inuse_objects/count, inuse_space/bytes (the default),
- * filled with the rows' unbiased estimates; period space/bytes = the mean
+ * then pinned/bytes (the free bytes inside partly used slabs the stack's
+ * live blocks pin, prof_pinned.c), filled with the rows' unbiased
+ * estimates; the comments carry heap_v2's "tide_" lines (pinned bytes by
+ * size class and occupancy bin, when profiling started); period space/bytes = the mean
  * sampling interval. Mappings are the executable mappings of
  * /proc/self/maps (the program's own first), with GNU build ids where the
  * loaded object has one. One Location per distinct pc, at pc - 1: the rows
@@ -78,7 +81,7 @@ static void top_bytes(gzip_writer_t *g, unsigned field, const void *p, size_t le
 enum {
     P_SAMPLE_TYPE = 1, P_SAMPLE = 2, P_MAPPING = 3, P_LOCATION = 4,
     P_STRING_TABLE = 6, P_TIME_NANOS = 9, P_PERIOD_TYPE = 11, P_PERIOD = 12,
-    P_DEFAULT_SAMPLE_TYPE = 14,
+    P_COMMENT = 13, P_DEFAULT_SAMPLE_TYPE = 14,
 };
 
 /* ---- strings ----------------------------------------------------------- */
@@ -86,12 +89,21 @@ enum {
 /* The fixed part of the string table; index 0 must be "". */
 enum {
     S_EMPTY, S_ALLOC_OBJECTS, S_COUNT, S_ALLOC_SPACE, S_BYTES,
-    S_INUSE_OBJECTS, S_INUSE_SPACE, S_SPACE, S_FIXED
+    S_INUSE_OBJECTS, S_INUSE_SPACE, S_SPACE, S_PINNED, S_FIXED
 };
 static const char *const fixed_strings[S_FIXED] = {
     "", "alloc_objects", "count", "alloc_space", "bytes",
-    "inuse_objects", "inuse_space", "space",
+    "inuse_objects", "inuse_space", "space", "pinned",
 };
+
+/* The "tide_" lines as strings of the table, remembered for the comments. */
+#define FRAG_LINES_MAX (1 + PROF_FRAG_CLASSES + PROF_FRAG_BINS + 1)
+typedef struct frag_strings {
+    gzip_writer_t *g;
+    uint64_t *nstr;
+    uint64_t idx[FRAG_LINES_MAX];
+    unsigned n;
+} frag_strings_t;
 
 /* ---- mappings ---------------------------------------------------------- */
 
@@ -266,6 +278,15 @@ static void put_value_type(gzip_writer_t *g, msg_t *m, unsigned field, uint64_t 
 
 static const char hexdig[] = "0123456789abcdef";
 
+static void put_frag_string(void *ctx, const char *line, size_t len)
+{
+    frag_strings_t *f = ctx;
+    if (f->n == FRAG_LINES_MAX)
+        return;
+    top_bytes(f->g, P_STRING_TABLE, line, len);
+    f->idx[f->n++] = (*f->nstr)++;
+}
+
 bool prof_write_pprof(int fd)
 {
     /* Scratch (the writer may run on a helper thread with a small stack):
@@ -304,6 +325,7 @@ bool prof_write_pprof(int fd)
     put_value_type(&g, &m, P_SAMPLE_TYPE, S_ALLOC_SPACE, S_BYTES);
     put_value_type(&g, &m, P_SAMPLE_TYPE, S_INUSE_OBJECTS, S_COUNT);
     put_value_type(&g, &m, P_SAMPLE_TYPE, S_INUSE_SPACE, S_BYTES);
+    put_value_type(&g, &m, P_SAMPLE_TYPE, S_PINNED, S_BYTES);
 
     /* The string table: fixed strings, then each mapping's file name and
      * build id. Mapping ids: the program's own mappings first (pprof takes
@@ -331,6 +353,11 @@ bool prof_write_pprof(int fd)
             }
         }
     }
+
+    frag_strings_t frag = { .g = &g, .nstr = &nstr };
+    prof_frag_lines(put_frag_string, &frag);
+    for (unsigned i = 0; i < frag.n; i++)
+        top_varint(&g, P_COMMENT, frag.idx[i]);
 
     put_value_type(&g, &m, P_PERIOD_TYPE, S_SPACE, S_BYTES);
     top_varint(&g, P_PERIOD, prof_sample_bytes());
@@ -384,11 +411,11 @@ bool prof_write_pprof(int fd)
         size_t ids_len = 0;
         for (uint32_t i = 0; i < row.depth; i++)
             ids_len += varint(ids + ids_len, loc_slot(&locs, row.pc[i])->id);
-        uint64_t values[4] = { row.est_accum_objs, row.est_accum_bytes,
-                               row.est_live_objs, row.est_live_bytes };
-        uint8_t vals[4 * 10];
+        uint64_t values[5] = { row.est_accum_objs, row.est_accum_bytes,
+                               row.est_live_objs, row.est_live_bytes, row.est_pinned_bytes };
+        uint8_t vals[5 * 10];
         size_t vals_len = 0;
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 5; k++)
             vals_len += varint(vals + vals_len, values[k]);
         m.n = 0;
         m.n += varint(m.b + m.n, 1 << 3 | WIRE_LEN);

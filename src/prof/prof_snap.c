@@ -55,7 +55,7 @@ static void snap_row(const prof_row_t *r, void *ctx)
     uint32_t depth = r->depth > PROF_DEPTH_MAX ? PROF_DEPTH_MAX : r->depth;
     uint64_t hdr[PROF_SNAP_HDR] = {
         depth, r->live_objs, r->live_bytes, r->accum_objs, r->accum_bytes,
-        r->est_live_objs, r->est_live_bytes, r->est_accum_objs, r->est_accum_bytes,
+        r->est_live_objs, r->est_live_bytes, r->est_accum_objs, r->est_accum_bytes, r->est_pinned_bytes,
     };
     if (!scratch_room(&s->mem, sizeof hdr + depth * sizeof(uint64_t)))
         return;
@@ -90,6 +90,7 @@ bool prof_snap_next(const prof_snap_t *s, size_t *pos, prof_row_t *row)
     row->est_live_bytes = w[6];
     row->est_accum_objs = w[7];
     row->est_accum_bytes = w[8];
+    row->est_pinned_bytes = w[9];
     row->pc = (const uintptr_t *)(w + PROF_SNAP_HDR);
     *pos += PROF_SNAP_HDR + row->depth;
     return true;

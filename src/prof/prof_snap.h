@@ -30,9 +30,9 @@ bool scratch_room(scratch_t *s, size_t more);
 void *scratch_put(scratch_t *s, const void *p, size_t n);
 void scratch_free(scratch_t *s);
 
-/* A copy of every row: per row, PROF_SNAP_HDR words (depth, then the eight
+/* A copy of every row: per row, PROF_SNAP_HDR words (depth, then the nine
  * counters in prof_row_t order), then depth pcs. */
-#define PROF_SNAP_HDR 9
+#define PROF_SNAP_HDR 10
 typedef struct prof_snap {
     scratch_t mem;
     size_t rows, frames;

@@ -1,6 +1,7 @@
 /* stats — tide_stats_get and the lines written for `tide run`. */
 #define _GNU_SOURCE
 #include "stats.h"
+#include "frag.h"
 #include "stats_line_keys.h"
 
 #include <string.h>
@@ -184,6 +185,8 @@ int stats_print_to(textbuf_t *o, int format, bool classes)
             }
             tb_str(o, "]");
         }
+        if (classes)
+            frag_print_json(o);
         tb_str(o, "}\n");
     } else {
         tb_str(o, "___ tidemalloc " TIDE_VERSION " statistics (bytes unless a count) ___\n");
@@ -208,6 +211,8 @@ int stats_print_to(textbuf_t *o, int format, bool classes)
                 tb_str(o, "%\n");
             }
         }
+        if (classes)
+            frag_print_text(o);
     }
     return 0;
 }

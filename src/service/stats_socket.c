@@ -20,6 +20,8 @@
 #include "platform/os.h"
 #include "platform/report.h"
 #include "platform/textbuf.h"
+#include "prof/prof.h"
+#include "top_line.h"
 
 static int listen_fd = -1;
 static bool serving;
@@ -44,8 +46,34 @@ static void serve_prof_dump(int c)
     tb_flush(&t);
 }
 
-/* The request is one line: "text", "json", "prometheus" or "prof_dump"
- * (anything else: text). */
+/* "prof_start [rate]" or "prof_stop": "OK <state>" or "ERR <reason>". */
+static void serve_prof_switch(int c, const char *arg, bool start)
+{
+    uint64_t rate = 0;
+    bool bad = false;
+    for (; arg && *arg == ' '; arg++)
+        ;
+    for (; arg && *arg >= '0' && *arg <= '9'; arg++)
+        rate = rate * 10 + (uint64_t)(*arg - '0');
+    bad = arg && *arg && *arg != '\n';
+    int err = bad ? EINVAL : start ? tide_prof_start(rate) : tide_prof_stop();
+    textbuf_t t = { .fd = c };
+    if (err == 0) {
+        tb_str(&t, start ? "OK profiling, one sample per " : "OK stopped");
+        if (start) {
+            tb_u64(&t, prof_sample_bytes());
+            tb_str(&t, " bytes allocated on average");
+        }
+    } else {
+        tb_str(&t, err == EINVAL ? "ERR the rate must be a power of two (bytes)" : "ERR the profiler could not be switched");
+    }
+    tb_str(&t, "\n");
+    tb_flush(&t);
+}
+
+/* The request is one line: "text", "json", "prometheus", "prof_dump",
+ * "prof_start [<mean sample bytes>]", "prof_stop" or "top" (anything
+ * else: text). */
 static void *serve(void *arg)
 {
     (void)arg;
@@ -53,10 +81,16 @@ static void *serve(void *arg)
         int c = os_accept(listen_fd, 1000);
         if (c < 0)
             continue;
-        char req[16] = { 0 };
+        char req[64] = { 0 };
         long n = os_read(c, req, sizeof req - 1);
         if (n >= 9 && memcmp(req, "prof_dump", 9) == 0) {
             serve_prof_dump(c);
+        } else if (n >= 10 && memcmp(req, "prof_start", 10) == 0) {
+            serve_prof_switch(c, req + 10, true);
+        } else if (n >= 9 && memcmp(req, "prof_stop", 9) == 0) {
+            serve_prof_switch(c, NULL, false);
+        } else if (n >= 3 && memcmp(req, "top", 3) == 0) {
+            top_line_write(c);
         } else {
             int format = n >= 4 && memcmp(req, "json", 4) == 0 ? TIDE_STATS_JSON
                        : n >= 10 && memcmp(req, "prometheus", 10) == 0 ? TIDE_STATS_PROMETHEUS

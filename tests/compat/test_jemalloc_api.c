@@ -336,11 +336,45 @@ TEST(writes_reach_the_options)
     CHECK(mallctl("epoch", &e1, &len, NULL, 0) == 0);
     CHECK(mallctl("epoch", &e2, &len, &one, sizeof one) == 0);
     CHECK_CMP_U(e2, ==, e1 + 1);
+}
 
-    /* profiling is off here: prof.dump has nothing to write */
-    const char *path = "/tmp/never-written.heap";
-    CHECK(mallctl("prof.dump", NULL, NULL, &path, sizeof path) == ENOENT);
-    CHECK(access(path, F_OK) != 0);
+TEST(prof_active_switches_the_profiler_and_prof_dump_writes_where_asked)
+{
+    bool on = true, now;
+    size_t len = sizeof now;
+    CHECK(mallctl("prof.active", &now, &len, NULL, 0) == 0);
+    CHECK(!now);
+    /* never on yet: prof.dump has nothing to write */
+    const char *never = "/tmp/never-written.heap";
+    CHECK(mallctl("prof.dump", NULL, NULL, &never, sizeof never) == ENOENT);
+    CHECK(access(never, F_OK) != 0);
+    CHECK(mallctl("prof.active", NULL, NULL, &on, sizeof on) == 0);
+    CHECK(tide_prof_active() == 1);
+    enum { N = 2000 };
+    static void *keep[N];
+    for (int i = 0; i < N; i++)
+        keep[i] = malloc(4000); /* 8 MB: the sampler must catch some */
+    char path[] = "/tmp/tide-mallctl-dump.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    const char *p = path;
+    CHECK(mallctl("prof.dump", NULL, NULL, &p, sizeof p) == 0);
+    char head[64] = { 0 };
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    CHECK(fread(head, 1, sizeof head - 1, f) > 0);
+    fclose(f);
+    unlink(path);
+    CHECK_MSG(strncmp(head, "heap_v2/", 8) == 0, "%s", head);
+    bool off = false;
+    CHECK(mallctl("prof.active", &now, &len, &off, sizeof off) == 0);
+    CHECK(now);
+    CHECK(tide_prof_active() == 0);
+    const char *bad = "/nonexistent-dir/x.heap";
+    CHECK(mallctl("prof.dump", NULL, NULL, &bad, sizeof bad) == EFAULT);
+    for (int i = 0; i < N; i++)
+        free(keep[i]);
 }
 
 TEST(purge_returns_dirty_pages)

@@ -36,6 +36,13 @@ void prof_rows(prof_row_fn fn, void *ctx)
         fn(&fake[i], ctx);
 }
 
+/* The fragmentation view: one known line, which pprof carries as a comment. */
+#define FAKE_FRAG_LINE "tide_pinned: 3000000 free: 3100000"
+void prof_frag_lines(void (*emit)(void *ctx, const char *line, size_t len), void *ctx)
+{
+    emit(ctx, FAKE_FRAG_LINE, strlen(FAKE_FRAG_LINE));
+}
+
 /* Stand-in for malloc: records the return address into its caller. */
 __attribute__((noinline)) void record_site(uintptr_t *pcs)
 {
@@ -81,7 +88,7 @@ __attribute__((noinline)) static void build_fake(void)
     fake[0] = (prof_row_t){ .pc = hot_pcs, .depth = 4,
         .live_objs = 5, .live_bytes = 5 * 1048576, .accum_objs = 6, .accum_bytes = 6 * 1048576,
         .est_live_objs = 10, .est_live_bytes = HOT_BYTES,
-        .est_accum_objs = 12, .est_accum_bytes = 12 * 1048576 };
+        .est_accum_objs = 12, .est_accum_bytes = 12 * 1048576, .est_pinned_bytes = 3000000 };
     fake[1] = (prof_row_t){ .pc = cold_pcs, .depth = 3,
         .live_objs = 2, .live_bytes = 2000, .accum_objs = 2, .accum_bytes = 2000,
         .est_live_objs = 1024, .est_live_bytes = COLD_BYTES,
@@ -269,9 +276,12 @@ TEST(go_pprof_names_the_hot_site_first)
     snprintf(cmd, sizeof cmd, "HOME=%s go tool pprof -raw %s 2>&1", dir, f);
     CHECK_MSG(run(cmd, out, sizeof out) == 0, "%s", out);
     CHECK_MSG(strstr(out, "PeriodType: space bytes") && strstr(out, "Period: 524288"), "%.2000s", out);
-    CHECK_MSG(strstr(out, "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes[dflt]"),
+    CHECK_MSG(strstr(out, "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes[dflt] "
+                          "pinned/bytes"),
               "%.2000s", out);
-    CHECK_MSG(strstr(out, "12   12582912         10   10485760"), "hot sample values: %.3000s", out);
+    CHECK_MSG(strstr(out, "12   12582912         10   10485760    3000000"), "hot sample values: %.3000s", out);
+    CHECK_MSG(strstr(out, "Comment: " FAKE_FRAG_LINE) || strstr(out, FAKE_FRAG_LINE), "comment: %.2000s", out);
+
     /* The program itself is mapping 1, with its build id. */
     char exe[512];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -288,6 +298,12 @@ TEST(go_pprof_names_the_hot_site_first)
     const char *m1_end = strchr(m1 + 1, '\n');
     const char *found = strstr(m1, want_id);
     CHECK_MSG(found && found < m1_end, "mapping 1 lacks build id %s: %.300s", want_id, m1);
+
+    /* Ranked by what they pin: only hot_site pins anything. */
+    snprintf(cmd, sizeof cmd, "HOME=%s go tool pprof -sample_index=pinned -top %s 2>&1", dir, f);
+    CHECK_MSG(run(cmd, out, sizeof out) == 0, "%s", out);
+    row = first_row(out);
+    CHECK_MSG(strstr(row, "100%") && strstr(row, "hot_site"), "pinned first row: %.200s", row);
 }
 
 /* ---- folded --------------------------------------------------------------------- */

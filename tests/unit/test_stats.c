@@ -106,7 +106,9 @@ TEST(printed_forms_are_complete)
     CHECK(strstr(buf, "\"live_usable\": "));
     CHECK(strstr(buf, "\"classes\": [{\"block_size\": 16,"));
     CHECK(strstr(buf, "\"block_size\": 14336,"));
-    CHECK(strstr(buf, "]}\n"));
+    CHECK(strstr(buf, "\"frag\": {\"total\": {\"slabs\": "));
+    CHECK(strstr(buf, "\"mesh_bytes\": "));
+    CHECK(strstr(buf, "]}}\n"));
     CHECK_EQ(tide_stats_print(1, 7), -1);
     tide_free(keep);
 }

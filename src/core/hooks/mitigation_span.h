@@ -16,5 +16,8 @@
 
 static inline block_t *block_next(const block_t *b) { return b->next; }
 static inline void block_set_next(block_t *b, block_t *next) { b->next = next; }
+/* A link read by a thread that does not own the list (the statistics'
+ * census), unchecked: the caller validates it before following it. */
+static inline block_t *block_peek_next(const block_t *b) { return __atomic_load_n(&b->next, __ATOMIC_RELAXED); }
 
 #endif

@@ -308,6 +308,22 @@ uint64_t os_rss_bytes(void)
     return pages << OS_PAGE_SHIFT;
 }
 
+const uint8_t *os_map_file(const char *path, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    void *p = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return NULL;
+    *size = (size_t)st.st_size;
+    return p;
+}
+
 bool os_rename(const char *from, const char *to)
 {
     return rename(from, to) == 0;

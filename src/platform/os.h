@@ -72,6 +72,8 @@ int os_open_write(const char *path); /* created or truncated, mode 0644 */
 /* false if the data may not have reached the file (close reported an error). */
 bool os_close(int fd);
 bool os_rename(const char *from, const char *to); /* atomic within a filesystem */
+/* A regular file mapped read-only (release with os_release(p, *size)). */
+const uint8_t *os_map_file(const char *path, size_t *size);
 uint64_t os_rss_bytes(void); /* this process's resident set, 0 if unknown */
 /* The file of the loaded object (library or program) that holds addr. */
 bool os_object_path(const void *addr, char *out, size_t cap);

@@ -11,8 +11,12 @@
  * /proc/self/maps (the program's own first), with GNU build ids where the
  * loaded object has one. One Location per distinct pc, at pc - 1: the rows
  * hold return addresses, and pc - 1 lies inside the call instruction, so a
- * call that ends its function is not charged to the next one. No Function
- * or Line: pprof symbolizes from the mapped files.
+ * call that ends its function is not charged to the next one. Each
+ * Location carries its Function (name from the file's symbols) and Line
+ * (file and line from its DWARF line table) where the mapped file has them
+ * (prof_symbolize.c), so the profile reads without the binaries; a mapping
+ * all of whose locations were named says so (has_functions, has_filenames,
+ * has_line_numbers), and pprof then does not look for the file.
  *
  * Runs inside the allocator: no malloc. Every top-level field is streamed
  * straight into the gzip writer (a message's top level has no length);
@@ -21,6 +25,7 @@
 #include "prof.h"
 #include "prof_snap.h"
 #include "gzip.h"
+#include "prof_symbolize.h"
 #include "platform/os.h"
 
 #include <errno.h>
@@ -59,6 +64,17 @@ static void msg_varint(msg_t *m, unsigned field, uint64_t v)
     m->n += varint(m->b + m->n, v);
 }
 
+/* A nested message of at most 40 bytes (a Line). */
+static void msg_nested(msg_t *m, unsigned field, const uint8_t *p, size_t len)
+{
+    if (m->cap - m->n < 20 + len)
+        return;
+    m->n += varint(m->b + m->n, (uint64_t)field << 3 | WIRE_LEN);
+    m->n += varint(m->b + m->n, len);
+    memcpy(m->b + m->n, p, len);
+    m->n += len;
+}
+
 /* Top-level fields, into the gzip stream. */
 static void top_varint(gzip_writer_t *g, unsigned field, uint64_t v)
 {
@@ -79,7 +95,7 @@ static void top_bytes(gzip_writer_t *g, unsigned field, const void *p, size_t le
 
 /* Profile field numbers (profile.proto). */
 enum {
-    P_SAMPLE_TYPE = 1, P_SAMPLE = 2, P_MAPPING = 3, P_LOCATION = 4,
+    P_SAMPLE_TYPE = 1, P_SAMPLE = 2, P_MAPPING = 3, P_LOCATION = 4, P_FUNCTION = 5,
     P_STRING_TABLE = 6, P_TIME_NANOS = 9, P_PERIOD_TYPE = 11, P_PERIOD = 12,
     P_COMMENT = 13, P_DEFAULT_SAMPLE_TYPE = 14,
 };
@@ -276,6 +292,116 @@ static void put_value_type(gzip_writer_t *g, msg_t *m, unsigned field, uint64_t 
     top_bytes(g, field, m->b, m->n);
 }
 
+/* ---- names, files and lines ------------------------------------------ */
+
+typedef struct named_ctx {
+    gzip_writer_t *g;
+    msg_t *m;
+    uint64_t *nstr;
+    char *path; /* scratch for a file name */
+    size_t path_cap;
+    scratch_t syms; /* prof_symbol_t[] of one mapping */
+} named_ctx_t;
+
+static uint64_t put_string(named_ctx_t *c, const char *a, const char *sep, const char *b)
+{
+    size_t na = strlen(a), ns = sep ? strlen(sep) : 0, nb = b ? strlen(b) : 0;
+    if (na + ns + nb > c->path_cap)
+        nb = ns = 0, na = na > c->path_cap ? c->path_cap : na;
+    memcpy(c->path, a, na);
+    memcpy(c->path + na, sep, ns);
+    memcpy(c->path + na + ns, b, nb);
+    top_bytes(c->g, P_STRING_TABLE, c->path, na + ns + nb);
+    return (*c->nstr)++;
+}
+
+/* One location, with its function (id = the location's) and line. */
+static void put_location(named_ctx_t *c, uint64_t mapping_id, uint64_t addr, const prof_symbol_t *sym)
+{
+    msg_t *m = c->m;
+    uint8_t line[40];
+    size_t line_len = 0;
+    if (sym && sym->func) {
+        uint64_t name = put_string(c, sym->func, NULL, NULL);
+        uint64_t file = !sym->file ? 0 : sym->dir ? put_string(c, sym->dir, "/", sym->file)
+                                                  : put_string(c, sym->file, NULL, NULL);
+        m->n = 0;
+        msg_varint(m, 1, sym->id);
+        msg_varint(m, 2, name);
+        msg_varint(m, 3, name);
+        if (file)
+            msg_varint(m, 4, file);
+        top_bytes(c->g, P_FUNCTION, m->b, m->n);
+        line_len += varint(line, 1 << 3 | WIRE_VARINT);
+        line_len += varint(line + line_len, sym->id);
+        if (sym->line) {
+            line_len += varint(line + line_len, 2 << 3 | WIRE_VARINT);
+            line_len += varint(line + line_len, sym->line);
+        }
+    }
+    m->n = 0;
+    msg_varint(m, 1, sym ? sym->id : 0);
+    msg_varint(m, 2, mapping_id);
+    msg_varint(m, 3, addr);
+    if (line_len)
+        msg_nested(m, 4, line, line_len);
+    top_bytes(c->g, P_LOCATION, m->b, m->n);
+}
+
+/* A mapping, its locations, and the has_* flags its file earned. */
+static void put_mapping(named_ctx_t *c, maps_t *maps, mapping_t *mp, loc_table_t *locs)
+{
+    c->syms.n = 0;
+    for (size_t k = 0; k <= locs->mask; k++) {
+        loc_slot_t *s = &locs->slot[k];
+        uint64_t addr = s->pc ? s->pc - 1 : 0;
+        if (s->id && addr >= mp->start && addr < mp->limit) {
+            prof_symbol_t sym = { .vaddr = addr, .id = s->id };
+            scratch_put(&c->syms, &sym, sizeof sym);
+        }
+    }
+    prof_symbol_t *sym = (prof_symbol_t *)c->syms.p;
+    size_t n = c->syms.failed ? 0 : c->syms.n / sizeof *sym;
+    prof_elf_t elf;
+    uint64_t bias = 0;
+    size_t name_len = mp->name_len < c->path_cap - 1 ? mp->name_len : c->path_cap - 1;
+    memcpy(c->path, maps->names.p + mp->name_off, name_len);
+    c->path[name_len] = 0;
+    bool have_file = n && prof_elf_open(&elf, c->path);
+    if (have_file && prof_elf_vaddr(&elf, mp->start, mp->offset, &bias)) {
+        for (size_t i = 0; i < n; i++)
+            sym[i].vaddr -= bias;
+        prof_elf_resolve(&elf, sym, n);
+        for (size_t i = 0; i < n; i++)
+            sym[i].vaddr += bias;
+    }
+    bool all_named = n > 0, all_lines = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        all_named = all_named && sym[i].func;
+        all_lines = all_lines && sym[i].line;
+    }
+    msg_t *m = c->m;
+    m->n = 0;
+    msg_varint(m, 1, mp->id);
+    msg_varint(m, 2, mp->start);
+    msg_varint(m, 3, mp->limit);
+    msg_varint(m, 4, mp->offset);
+    msg_varint(m, 5, mp->name_str);
+    if (mp->build_id_str)
+        msg_varint(m, 6, mp->build_id_str);
+    if (all_named)
+        msg_varint(m, 7, 1);
+    if (all_lines) {
+        msg_varint(m, 8, 1);
+        msg_varint(m, 9, 1);
+    }
+    top_bytes(c->g, P_MAPPING, m->b, m->n);
+    for (size_t i = 0; i < n; i++)
+        put_location(c, mp->id, sym[i].vaddr, &sym[i]);
+    if (have_file)
+        prof_elf_close(&elf);
+}
+
 static const char hexdig[] = "0123456789abcdef";
 
 static void put_frag_string(void *ctx, const char *line, size_t len)
@@ -307,6 +433,8 @@ bool prof_write_pprof(int fd)
     prof_snap_t snap;
     maps_t maps;
     loc_table_t locs;
+    named_ctx_t nc;
+    memset(&nc, 0, sizeof nc);
     memset(&maps, 0, sizeof maps);
     memset(&locs, 0, sizeof locs);
     bool ok = prof_snap_take(&snap);
@@ -364,42 +492,33 @@ bool prof_write_pprof(int fd)
     top_varint(&g, P_TIME_NANOS, now_ns);
     top_varint(&g, P_DEFAULT_SAMPLE_TYPE, S_INUSE_SPACE);
 
-    /* Mappings, in id order. */
-    for (uint64_t id = 1; id < next_id; id++) {
-        for (size_t i = 0; i < maps.n; i++) {
-            mapping_t *mp = maps_at(&maps, i);
-            if (mp->id != id)
-                continue;
-            m.n = 0;
-            msg_varint(&m, 1, mp->id);
-            msg_varint(&m, 2, mp->start);
-            msg_varint(&m, 3, mp->limit);
-            msg_varint(&m, 4, mp->offset);
-            msg_varint(&m, 5, mp->name_str);
-            if (mp->build_id_str)
-                msg_varint(&m, 6, mp->build_id_str);
-            top_bytes(&g, P_MAPPING, m.b, m.n);
-        }
-    }
-
-    /* Locations: one per distinct pc. */
+    /* Locations: one per distinct pc, numbered in the order met. */
     uint64_t nloc = 0;
     prof_row_t row;
     size_t pos = 0;
     while (prof_snap_next(&snap, &pos, &row)) {
         for (uint32_t i = 0; i < row.depth; i++) {
             loc_slot_t *s = loc_slot(&locs, row.pc[i]);
-            if (s->id)
-                continue;
-            s->pc = row.pc[i];
-            s->id = ++nloc;
-            uint64_t addr = row.pc[i] ? row.pc[i] - 1 : 0;
-            mapping_t *mp = maps_find(&maps, addr);
+            if (!s->id) {
+                s->pc = row.pc[i];
+                s->id = ++nloc;
+            }
+        }
+    }
+
+    /* Mappings, in id order, each with its locations and what its file
+     * says about them; then the locations outside every mapping. */
+    nc = (named_ctx_t){ .g = &g, .m = &m, .nstr = &nstr, .path = exe, .path_cap = EXE_CAP };
+    for (uint64_t id = 1; id < next_id; id++)
+        for (size_t i = 0; i < maps.n; i++)
+            if (maps_at(&maps, i)->id == id)
+                put_mapping(&nc, &maps, maps_at(&maps, i), &locs);
+    for (size_t k = 0; k <= locs.mask; k++) {
+        loc_slot_t *s = &locs.slot[k];
+        if (s->id && !maps_find(&maps, s->pc ? s->pc - 1 : 0)) {
             m.n = 0;
             msg_varint(&m, 1, s->id);
-            if (mp)
-                msg_varint(&m, 2, mp->id);
-            msg_varint(&m, 3, addr);
+            msg_varint(&m, 3, s->pc ? s->pc - 1 : 0);
             top_bytes(&g, P_LOCATION, m.b, m.n);
         }
     }
@@ -435,6 +554,7 @@ out:
     scratch_free(&maps.v);
     scratch_free(&maps.names);
     scratch_free(&locs.mem);
+    scratch_free(&nc.syms);
     os_release(work, work_size);
     return ok;
 }

@@ -305,10 +305,12 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
     }
     /* The hard limit: the run's clean pages are what it adds to the charge
      * (its dirty ones are resident already). */
-    size_t grow = idx == SIZE_MAX ? npages : npages - bm_count(r->dirty_bits, idx, idx + npages);
-    if (grow && !limit_admit(resident_bytes_locked(), grow << OS_PAGE_SHIFT)) {
-        lock_release(&ph.lock);
-        return NULL;
+    if (__builtin_expect(limit_hard() != 0, 0)) {
+        size_t grow = idx == SIZE_MAX ? npages : npages - bm_count(r->dirty_bits, idx, idx + npages);
+        if (grow && !limit_admit(resident_bytes_locked(), grow << OS_PAGE_SHIFT)) {
+            lock_release(&ph.lock);
+            return NULL;
+        }
     }
     if (idx == SIZE_MAX) {
         r = region_new_locked(npages + align_pages - 1);
@@ -455,7 +457,8 @@ bool page_heap_resize(span_t *s, size_t npages)
         size_t extra = npages - s->npages;
         size_t end = idx + s->npages;
         if (idx + npages <= r->pages && bm_count(r->free_bits, end, end + extra) == extra &&
-            limit_admit(resident_bytes_locked(), (extra - bm_count(r->dirty_bits, end, end + extra)) << OS_PAGE_SHIFT)) {
+            (!limit_hard() ||
+             limit_admit(resident_bytes_locked(), (extra - bm_count(r->dirty_bits, end, end + extra)) << OS_PAGE_SHIFT))) {
             size_t dirty = claim_locked(r, end, extra);
             if (dirty)
                 s->clean = 0;

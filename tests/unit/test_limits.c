@@ -12,6 +12,7 @@
 #include "platform/cgroup.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,17 @@ static void put(const char *dir, const char *name, const char *text)
     CHECK_MSG(f != NULL, "cannot write %s", path);
     fputs(text, f);
     fclose(f);
+}
+
+/* A cgroup v2 directory: its limits and charge as the kernel writes them
+ * (root: with cgroup.controllers, which marks the hierarchy as v2). */
+static void put_v2(const char *dir, bool root, const char *max, const char *high, const char *current)
+{
+    if (root)
+        put(dir, "cgroup.controllers", "cpu memory pids\n");
+    put(dir, "memory.max", max);
+    put(dir, "memory.high", high);
+    put(dir, "memory.current", current);
 }
 
 /* mkdir -p */
@@ -84,10 +96,7 @@ static void remove_fixture(const char *dir)
 TEST(cgroup_v2_root_limits)
 {
     char *root = fixture("v2");
-    put(root, "cgroup.controllers", "cpu memory pids\n");
-    put(root, "memory.max", "536870912\n");
-    put(root, "memory.high", "402653184\n");
-    put(root, "memory.current", "12345678\n");
+    put_v2(root, true, "536870912\n", "402653184\n", "12345678\n");
     put(root, "memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
     cgroup_memory_t cg;
     cgroup_read(root, &cg);
@@ -100,8 +109,7 @@ TEST(cgroup_v2_root_limits)
     put(root, "memory.current", "22345678\n");
     CHECK_EQ(cgroup_read_current(&cg), 22345678);
     /* "max" is no limit */
-    put(root, "memory.max", "max\n");
-    put(root, "memory.high", "max\n");
+    put_v2(root, false, "max\n", "max\n", "1\n");
     cgroup_read(root, &cg);
     CHECK_EQ(cg.version, 2);
     CHECK_EQ(cg.max, 0);
@@ -114,19 +122,14 @@ TEST(cgroup_v2_nested_takes_the_smallest_on_the_way_up)
     char rel[512];
     own_path(2, rel, sizeof rel);
     char *root = fixture("v2n");
-    put(root, "cgroup.controllers", "memory\n");
-    put(root, "memory.max", "1073741824\n");
-    put(root, "memory.high", "max\n");
-    put(root, "memory.current", "999\n");
+    put_v2(root, true, "1073741824\n", "max\n", "999\n");
     char own[1024];
     /* This process's own directory, as /proc/self/cgroup names it, and a
      * child directory that it is not in (never read). */
     snprintf(own, sizeof own, "%s%s", root, rel);
     mkdirs(own);
     if (rel[0]) {
-        put(own, "memory.max", "2147483648\n");
-        put(own, "memory.high", "805306368\n");
-        put(own, "memory.current", "4242\n");
+        put_v2(own, false, "2147483648\n", "805306368\n", "4242\n");
     }
     cgroup_memory_t cg;
     cgroup_read(root, &cg);
@@ -180,9 +183,7 @@ TEST(cgroup_missing_or_garbage_reads_as_no_limit)
     cgroup_read(root, &cg);
     CHECK_EQ(cg.version, 0);
     CHECK_EQ(cg.max, 0);
-    put(root, "cgroup.controllers", "memory\n");
-    put(root, "memory.max", "lots\n");
-    put(root, "memory.current", "1\n");
+    put_v2(root, true, "lots\n", "max\n", "1\n");
     cgroup_read(root, &cg);
     CHECK_EQ(cg.version, 2);
     CHECK_EQ(cg.max, 0);
@@ -246,10 +247,7 @@ TEST(options_parse_and_auto_resolves_against_cgroup_root)
     CHECK(why && strstr(why, "below 1M"));
 
     char *root = fixture("auto");
-    put(root, "cgroup.controllers", "memory\n");
-    put(root, "memory.max", "1073741824\n");
-    put(root, "memory.high", "max\n");
-    put(root, "memory.current", "1048576\n");
+    put_v2(root, true, "1073741824\n", "max\n", "1048576\n");
     CHECK_EQ(tide_config_set("cgroup_root", root), 0);
     CHECK_EQ(tide_config_set("limit_soft", "auto"), 0);
     CHECK_EQ(tide_config_set("limit_hard", "auto"), 0);

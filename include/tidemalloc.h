@@ -128,6 +128,32 @@ typedef struct tide_frag_stats {
  * may exceed max), or -1 if out is NULL. */
 TIDE_EXPORT int tide_stats_frag(tide_frag_stats_t *out, tide_frag_cell_t *classes, size_t max, int flags);
 
+/* The memory limits (docs/CONFIG.md, "Memory limits") and how close the
+ * process is to them, in bytes; a limit of 0 is none. */
+typedef struct tide_limit_stats {
+    uint64_t soft;            /* limit_soft in force */
+    uint64_t hard;            /* limit_hard in force */
+    uint64_t charge;          /* what both are compared with: allocator + outside */
+    uint64_t allocator;       /* the allocator's resident share: active + dirty + metadata */
+    uint64_t outside;         /* the rest of the process's or cgroup's charge, as last sampled */
+    uint64_t headroom;        /* the lower limit minus charge (0 at or past it, or with no limit) */
+    uint64_t dirty_cap;       /* dirty bytes the soft limit lets stay now (UINT64_MAX: no soft limit) */
+    uint64_t failures;        /* allocations refused at the hard limit (NULL, ENOMEM) */
+    uint64_t cgroup_max;      /* the cgroup's memory.max or memory.limit_in_bytes (0: none or unread) */
+    uint64_t cgroup_high;     /* ...memory.high or memory.soft_limit_in_bytes */
+    uint64_t cgroup_current;  /* ...memory.current or memory.usage_in_bytes, as last read */
+    int32_t cgroup_version;   /* 2, 1, or 0: no cgroup read (explicit limits, or none found) */
+    int32_t soft_source;      /* TIDE_LIMIT_NONE, _OPTION or _CGROUP */
+    int32_t hard_source;
+    int32_t reserved;
+} tide_limit_stats_t;
+#define TIDE_LIMIT_NONE 0
+#define TIDE_LIMIT_OPTION 1
+#define TIDE_LIMIT_CGROUP 2
+
+/* Fill *out; returns 0 on success. */
+TIDE_EXPORT int tide_stats_limit(tide_limit_stats_t *out);
+
 #define TIDE_STATS_TEXT 0
 #define TIDE_STATS_JSON 1
 #define TIDE_STATS_PROMETHEUS 2

@@ -13,6 +13,7 @@
 #include "core/central.h"
 #include "core/isolated.h"
 #include "core/large.h"
+#include "core/limit.h"
 #include "core/page_heap.h"
 #include "core/slab.h"
 #include "init.h"
@@ -21,6 +22,7 @@
 #include "platform/report.h"
 #include "prof/prof_internal.h"
 #include "service/background.h"
+#include "service/limits.h"
 #include "service/stats.h"
 #include "service/stats_socket.h"
 
@@ -37,7 +39,7 @@ static heap_t *current_heap(void)
 }
 
 /* alloc_generic's work, on the thread's heap (or the exited threads'). */
-static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *caller)
+static void *alloc_once(size_t size, size_t align, bool zero, const void *caller)
 {
     void *g = mitigation_alloc_sampled(size, align, zero);
     if (g)
@@ -93,6 +95,24 @@ static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *c
     } else {
         errno = saved_errno;
         mitigation_on_alloc(p, size);
+    }
+    return p;
+}
+
+/* Past the hard limit (core/limit.h) a request fails only after everything
+ * that can be purged was: the threads' caches and batches, the orphans'
+ * pages, every dirty page. Then it is retried once. */
+static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *caller)
+{
+    void *p = alloc_once(size, align, zero, caller);
+    if (likely(p != NULL) || !limit_hard())
+        return p;
+    tide_purge();
+    uint64_t refused = limit_refusals();
+    p = alloc_once(size, align, zero, caller);
+    if (p == NULL && limit_refusals() != refused) {
+        limits_note_failure(size);
+        errno = ENOMEM;
     }
     return p;
 }
@@ -363,8 +383,10 @@ TIDE_EXPORT int tide_config_set(const char *key, const char *value)
         return EINVAL;
     config_publish(&next);
     page_heap_set_policy(OPT(decay_ms), OPT(dirty_max));
+    limits_configure();
     prof_init();
-    if (OPT(background_thread) || OPT(stats_interval_ms) || OPT(prof_interval_ms) || stats_file_enabled())
+    if (OPT(background_thread) || OPT(stats_interval_ms) || OPT(prof_interval_ms) || stats_file_enabled() ||
+        limit_any())
         background_notify(); /* start it, or wake it to see the new deadlines */
     if (OPT(stats_socket))
         stats_socket_start();

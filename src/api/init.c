@@ -21,6 +21,7 @@
 #include "core/central.h"
 #include "core/heap.h"
 #include "core/isolated.h"
+#include "core/limit.h"
 #include "core/meta.h"
 #include "core/page_heap.h"
 #include "core/pagemap.h"
@@ -28,6 +29,7 @@
 #include "platform/os.h"
 #include "prof/prof_internal.h"
 #include "service/background.h"
+#include "service/limits.h"
 #include "service/stats.h"
 #include "service/stats_socket.h"
 
@@ -39,6 +41,7 @@ void tide_init(void)
         /* Racing threads parse the same text into the same values. */
         config_init();
         page_heap_set_policy(OPT(decay_ms), OPT(dirty_max));
+        limits_configure();
         page_heap_on_dirty(background_notify);
         prof_configure();
         __atomic_store_n(&options_ready, true, __ATOMIC_RELEASE);
@@ -108,6 +111,7 @@ static void fork_child(void)
     background_fork_child();
     heap_fork_child();
     stats_socket_fork_child();
+    limits_fork_child();
 }
 
 /* verbose:true — so an operator can confirm which allocator a service
@@ -138,8 +142,8 @@ __attribute__((constructor)) static void tide_constructor(void)
     prof_init();
     if (OPT(verbose))
         announce();
-    if (OPT(stats_interval_ms) || (OPT(prof) && OPT(prof_interval_ms)) || stats_file_enabled())
-        background_notify(); /* the background thread also writes the stats lines and file */
+    if (OPT(stats_interval_ms) || (OPT(prof) && OPT(prof_interval_ms)) || stats_file_enabled() || limit_any())
+        background_notify(); /* it also writes the stats lines and file, and samples the charge */
     if (OPT(stats_socket))
         stats_socket_start();
 }

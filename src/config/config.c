@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/page_heap.h"
+#include "platform/cgroup.h"
 #include "platform/os.h"
 #include "platform/report.h"
 #include "platform/textbuf.h"
@@ -42,6 +43,9 @@ options_t options = {
     .prof_format = PROF_FORMAT_HEAP_V2,
     .prof_leak = false,
     .leak_check = false,
+    .limit_soft = LIMIT_AUTO,
+    .limit_hard = 0,
+    .cgroup_root = CGROUP_ROOT_DEFAULT,
     /* hardened build (libtidemalloc-secure.so) only */
     .secure_sample = 5000,
     .secure_slots = 64,
@@ -50,7 +54,7 @@ options_t options = {
 /* A program may define this to configure tidemalloc without the environment. */
 extern const char *tide_conf __attribute__((weak));
 
-enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_COUNT, OPT_LG, OPT_LG_OR_OFF, OPT_PATH, OPT_FORMAT, OPT_SOCKET };
+enum opt_type { OPT_BOOL, OPT_MS, OPT_BYTES, OPT_FD, OPT_COUNT, OPT_LG, OPT_LG_OR_OFF, OPT_PATH, OPT_FORMAT, OPT_SOCKET, OPT_LIMIT };
 
 typedef struct opt_desc {
     const char *name;
@@ -80,6 +84,9 @@ static const opt_desc_t opt_table[] = {
     { "prof_format", OPT_FORMAT, offsetof(options_t, prof_format) },
     { "prof_leak", OPT_BOOL, offsetof(options_t, prof_leak) },
     { "leak_check", OPT_BOOL, offsetof(options_t, leak_check) },
+    { "limit_soft", OPT_LIMIT, offsetof(options_t, limit_soft) },
+    { "limit_hard", OPT_LIMIT, offsetof(options_t, limit_hard) },
+    { "cgroup_root", OPT_PATH, offsetof(options_t, cgroup_root) },
     /* hardened build only; accepted (and ignored) by the default build */
     { "secure_sample", OPT_COUNT, offsetof(options_t, secure_sample) },
     { "secure_slots", OPT_COUNT, offsetof(options_t, secure_slots) },
@@ -147,7 +154,8 @@ static bool parse_uint(const char *s, size_t n, uint64_t *out, bool allow_suffix
 }
 
 #define PATH_OPTION_MAX sizeof options.prof_prefix
-_Static_assert(sizeof options.stats_socket_path == PATH_OPTION_MAX && sizeof options.stats_file == PATH_OPTION_MAX,
+_Static_assert(sizeof options.stats_socket_path == PATH_OPTION_MAX && sizeof options.stats_file == PATH_OPTION_MAX &&
+                   sizeof options.cgroup_root == PATH_OPTION_MAX,
                "string options share one size");
 
 static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_t vn)
@@ -193,6 +201,17 @@ static const char *apply(options_t *o, const opt_desc_t *d, const char *v, size_
         if (!parse_uint(v, vn, &x, true))
             return "expected a byte count, optionally with K, M or G";
         *(size_t *)field = (size_t)x;
+        return NULL;
+    case OPT_LIMIT:
+        if (vn == 4 && memcmp(v, "auto", 4) == 0) {
+            *(uint64_t *)field = LIMIT_AUTO;
+            return NULL;
+        }
+        if (!parse_uint(v, vn, &x, true) || x == LIMIT_AUTO)
+            return "expected auto, 0 (no limit) or a byte count, optionally with K, M or G";
+        if (x != 0 && x < ((uint64_t)1 << 20))
+            return "a limit below 1M leaves no room for the allocator's own start";
+        *(uint64_t *)field = x;
         return NULL;
     case OPT_LG:
         if (!parse_uint(v, vn, &x, false) || x > 40)
@@ -341,6 +360,12 @@ static void describe_one(textbuf_t *t, const opt_desc_t *d)
             }
         return;
     }
+    case OPT_LIMIT:
+        if (__atomic_load_n((const uint64_t *)field, __ATOMIC_RELAXED) == LIMIT_AUTO) {
+            tb_str(t, "auto");
+            return;
+        }
+        break;
     case OPT_LG_OR_OFF:
     case OPT_FD: {
         int64_t v = __atomic_load_n((const int64_t *)field, __ATOMIC_RELAXED);
@@ -352,9 +377,9 @@ static void describe_one(textbuf_t *t, const opt_desc_t *d)
         return;
     }
     default:
-        tb_u64(t, __atomic_load_n((const uint64_t *)field, __ATOMIC_RELAXED));
-        return;
+        break;
     }
+    tb_u64(t, __atomic_load_n((const uint64_t *)field, __ATOMIC_RELAXED));
 }
 
 void config_describe(textbuf_t *t)

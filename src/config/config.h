@@ -34,10 +34,17 @@ typedef struct options {
     uint64_t prof_format;    /* PROF_FORMAT_* bits */
     bool prof_leak;          /* print the sampled allocations still live at exit */
     bool leak_check;         /* classify every block still allocated at exit */
+    /* memory limits (docs/CONFIG.md, "Memory limits"): bytes, 0 for none,
+       LIMIT_AUTO for the cgroup's */
+    uint64_t limit_soft;     /* the decay tightens as the charge nears it */
+    uint64_t limit_hard;     /* past it, allocations fail with ENOMEM */
+    char cgroup_root[256];   /* where the cgroup filesystem is mounted */
     /* hardened build only (src/hardened/guarded.c) */
     uint64_t secure_sample;  /* one allocation in this many is guarded (0: none) */
     uint64_t secure_slots;   /* guarded slots: live plus recently freed */
 } options_t;
+
+#define LIMIT_AUTO UINT64_MAX
 
 #define PROF_FORMAT_HEAP_V2 1u
 #define PROF_FORMAT_PPROF 2u

@@ -14,6 +14,7 @@
 
 #include <mitigation_hooks.h>
 
+#include "limit.h"
 #include "page_heap.h"
 #include "pagemap.h"
 #include "platform/os.h"
@@ -51,6 +52,8 @@ static size_t pages_for(size_t size)
 static void *huge_alloc(size_t size, size_t align)
 {
     size_t bytes = pages_for(size) << OS_PAGE_SHIFT;
+    if (limit_hard() && !limit_admit(page_heap_resident_bytes(), bytes))
+        return NULL;
     span_t *s = page_heap_desc_alloc();
     if (!s)
         return NULL;
@@ -127,6 +130,8 @@ void *large_resize(span_t *s, void *p, size_t size)
     size_t old_bytes = s->npages << OS_PAGE_SHIFT, new_bytes = npages << OS_PAGE_SHIFT;
     if (new_bytes == old_bytes)
         return p;
+    if (new_bytes > old_bytes && limit_hard() && !limit_admit(page_heap_resident_bytes(), new_bytes - old_bytes))
+        return NULL;
     char *q = os_remap_to(s->start, old_bytes, new_bytes, NULL);
     if (!q) {
         /* Moving: the page map must know the new address before the block

@@ -17,6 +17,7 @@
 #include "bitmap.h"
 #include "debug.h"
 #include "decay.h"
+#include "limit.h"
 #include "meta.h"
 #include "platform/os.h"
 #include "pagemap.h"
@@ -33,6 +34,7 @@ static struct {
     size_t nregions;
     size_t peak_mapped_pages;       /* the most the regions ever held at once */
     size_t peak_resident_pages;     /* the most active + dirty pages ever */
+    size_t purging_pages;           /* claimed for a purge whose madvise is under way */
     region_t *spare_regions;        /* descriptors of unmapped regions */
     span_t *free_descs;
     size_t active_pages, dirty_pages;
@@ -195,6 +197,27 @@ static region_t *region_new_locked(size_t need_pages)
     return r;
 }
 
+/* Pages being purged are resident until madvise returns: counted, or a
+ * sample of the process's RSS taken meanwhile would put them outside the
+ * allocator. */
+static size_t resident_bytes_locked(void)
+{
+    return (ph.active_pages + ph.dirty_pages + ph.purging_pages) << OS_PAGE_SHIFT;
+}
+
+static void decay_locked(uint64_t now);
+
+/* Clean pages became active: under a soft limit the charge rose, so the
+ * dirty pages it still allows may be fewer (limit_dirty_cap). */
+static void grew_locked(void)
+{
+    if (__builtin_expect(limit_soft() != 0, 0) && ph.dirty_pages) {
+        uint64_t now = os_now_ms();
+        ensure_policy_locked(now);
+        decay_locked(now);
+    }
+}
+
 /* Only fresh pages raise active + dirty: call after active_pages grows. */
 static void note_resident_peak_locked(void)
 {
@@ -284,6 +307,15 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
                 idx = region_find(r, npages, align_pages);
         }
     }
+    /* The hard limit: the run's clean pages are what it adds to the charge
+     * (its dirty ones are resident already). */
+    if (__builtin_expect(limit_hard() != 0, 0)) {
+        size_t grow = idx == SIZE_MAX ? npages : npages - bm_count(r->dirty_bits, idx, idx + npages);
+        if (grow && !limit_admit(resident_bytes_locked(), grow << OS_PAGE_SHIFT)) {
+            lock_release(&ph.lock);
+            return NULL;
+        }
+    }
     if (idx == SIZE_MAX) {
         r = region_new_locked(npages + align_pages - 1);
         if (r)
@@ -298,14 +330,14 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
         s->npages = npages;
         s->region = r;
         s->clean = dirty == 0;
+        if (dirty < npages)
+            grew_locked();
     }
     if (TIDE_DEBUG)
         validate_locked();
     lock_release(&ph.lock);
     return s;
 }
-
-static void decay_locked(uint64_t now);
 
 /* n active pages have just become dirty: the decay policy hears of them
  * (and may purge). Returns whether to wake the background thread: they are the first
@@ -428,12 +460,17 @@ bool page_heap_resize(span_t *s, size_t npages)
     if (npages > s->npages) {
         size_t extra = npages - s->npages;
         size_t end = idx + s->npages;
-        if (idx + npages <= r->pages && bm_count(r->free_bits, end, end + extra) == extra) {
-            if (claim_locked(r, end, extra))
+        if (idx + npages <= r->pages && bm_count(r->free_bits, end, end + extra) == extra &&
+            (!limit_hard() ||
+             limit_admit(resident_bytes_locked(), (extra - bm_count(r->dirty_bits, end, end + extra)) << OS_PAGE_SHIFT))) {
+            size_t dirty = claim_locked(r, end, extra);
+            if (dirty)
                 s->clean = 0;
             ph.active_pages += extra;
             note_resident_peak_locked();
             s->npages = npages;
+            if (dirty < extra)
+                grew_locked();
         } else {
             ok = false;
         }
@@ -489,12 +526,17 @@ static void purge_to_locked(size_t target)
         }
         if (nb == 0)
             return;
+        size_t inflight = 0;
+        for (int i = 0; i < nb; i++)
+            inflight += batch[i].b - batch[i].a;
+        ph.purging_pages += inflight;
         lock_release(&ph.lock);
         bool ok[PURGE_BATCH];
         for (int i = 0; i < nb; i++)
             ok[i] = os_purge(batch[i].r->base + (batch[i].a << OS_PAGE_SHIFT),
                              (batch[i].b - batch[i].a) << OS_PAGE_SHIFT);
         lock_acquire(&ph.lock);
+        ph.purging_pages -= inflight;
         bool failed = false;
         for (int i = 0; i < nb; i++) {
             size_t n = batch[i].b - batch[i].a;
@@ -522,6 +564,11 @@ static void decay_locked(uint64_t now)
     size_t allowed = decay_allowed(&ph.decay, now);
     if (allowed > ph.dirty_cap_pages)
         allowed = ph.dirty_cap_pages;
+    if (__builtin_expect(limit_soft() != 0, 0)) {
+        size_t pressure = limit_dirty_cap(limit_charge(ph.active_pages << OS_PAGE_SHIFT)) >> OS_PAGE_SHIFT;
+        if (allowed > pressure)
+            allowed = pressure;
+    }
     if (ph.dirty_pages > allowed)
         purge_to_locked(allowed);
 }
@@ -555,6 +602,14 @@ void page_heap_set_policy(uint64_t decay_ms, size_t dirty_max_bytes)
     ph.decay_ready = true;
     decay_locked(now);
     lock_release(&ph.lock);
+}
+
+size_t page_heap_resident_bytes(void)
+{
+    lock_acquire(&ph.lock);
+    size_t bytes = resident_bytes_locked();
+    lock_release(&ph.lock);
+    return bytes;
 }
 
 void page_heap_stats(page_heap_stats_t *out)
@@ -594,7 +649,14 @@ void page_heap_walk(void (*fn)(const span_t *s, void *arg), void *arg)
 
 void page_heap_fork_prepare(void) { pthread_mutex_lock(&ph.lock); }
 void page_heap_fork_parent(void) { pthread_mutex_unlock(&ph.lock); }
-void page_heap_fork_child(void) { pthread_mutex_init(&ph.lock, NULL); }
+void page_heap_fork_child(void)
+{
+    pthread_mutex_init(&ph.lock, NULL);
+    /* A purge under way in the parent does not finish here: its pages stay
+     * claimed (as they are in the parent until it returns), but they are
+     * no longer on their way to being resident-counted. */
+    ph.purging_pages = 0;
+}
 
 bool page_heap_owns(const void *p)
 {

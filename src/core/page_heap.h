@@ -82,6 +82,9 @@ typedef struct page_heap_stats {
 } page_heap_stats_t;
 void page_heap_stats(page_heap_stats_t *out);
 
+/* Active + dirty bytes: the page heap's part of the charge (core/limit.h). */
+size_t page_heap_resident_bytes(void);
+
 /* p lies in one of the page heap's regions. */
 bool page_heap_owns(const void *p);
 /* Call fn for every span cut from a region, under the page-heap lock. */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <stdio.h>
@@ -322,6 +323,54 @@ const uint8_t *os_map_file(const char *path, size_t *size)
         return NULL;
     *size = (size_t)st.st_size;
     return p;
+}
+
+long os_read_file(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    while (n + 1 < cap) {
+        long r = os_read(fd, buf + n, cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = 0;
+    return n ? (long)n : -1;
+}
+
+bool os_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int os_psi_trigger(const char *path, const char *spec)
+{
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen(spec) + 1; /* the kernel wants the terminating NUL */
+    if (write(fd, spec, n) != (ssize_t)n) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool os_psi_wait(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLPRI };
+    for (;;) {
+        int r = poll(&p, 1, -1);
+        if (r > 0)
+            return (p.revents & (POLLERR | POLLNVAL | POLLHUP)) == 0;
+        if (r < 0 && errno != EINTR)
+            return false;
+    }
 }
 
 bool os_rename(const char *from, const char *to)

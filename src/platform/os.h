@@ -75,6 +75,17 @@ bool os_rename(const char *from, const char *to); /* atomic within a filesystem 
 /* A regular file mapped read-only (release with os_release(p, *size)). */
 const uint8_t *os_map_file(const char *path, size_t *size);
 uint64_t os_rss_bytes(void); /* this process's resident set, 0 if unknown */
+/* A whole small file (cgroup, /proc) into buf, NUL-terminated: the bytes
+ * read, or -1 if it cannot be opened or read (or is empty). */
+long os_read_file(const char *path, char *buf, size_t cap);
+bool os_file_exists(const char *path);
+/* A pressure stall trigger (Documentation/accounting/psi.rst): `spec` such
+ * as "some 100000 1000000" written to a pressure file (a cgroup v2
+ * memory.pressure, /proc/pressure/memory). The descriptor, or -1 where the
+ * kernel offers none. */
+int os_psi_trigger(const char *path, const char *spec);
+/* Block until the trigger fires (true) or the descriptor fails (false). */
+bool os_psi_wait(int fd);
 /* The file of the loaded object (library or program) that holds addr. */
 bool os_object_path(const void *addr, char *out, size_t cap);
 void os_unlink(const char *path);

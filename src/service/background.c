@@ -18,6 +18,7 @@
 #include "core/heap.h"
 #include "platform/os.h"
 #include "core/page_heap.h"
+#include "limits.h"
 #include "prof/prof_internal.h"
 #include "stats.h"
 
@@ -52,7 +53,10 @@ static void *background_main(void *arg)
         if (OPT(background_thread)) {
             heap_collect_orphans();
             os_retry_releases();
+            uint64_t sample = limits_tick(os_now_ms());
             next = page_heap_decay_tick();
+            if (sample < next)
+                next = sample;
         }
         if (every) {
             uint64_t now = os_now_ms();

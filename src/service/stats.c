@@ -80,6 +80,9 @@ void stats_write_line(int fd)
                    live_requested = s.live_requested, active = s.active, dirty = s.dirty, mapped = s.mapped,
                    retained = s.retained, metadata = s.metadata, purged = s.purged,
                    purge_calls = s.purge_calls, threads = s.threads;
+    tide_limit_stats_t l;
+    tide_stats_limit(&l);
+    const uint64_t limit_soft = l.soft, limit_hard = l.hard, limit_failures = l.failures;
     textbuf_t o = { .n = 0, .fd = fd };
     tb_str(&o, TIDE_STATS_LINE_TAG);
 #define PUT_KEY(id, key) put_kv(&o, key, id);
@@ -148,6 +151,71 @@ static void put_pad(textbuf_t *o, const char *s, size_t width)
         tb_str(o, " ");
 }
 
+/* The limits' part of the report: what is in force, where it came from,
+ * and the headroom; "none" when there is no limit (core/limit.h). */
+static const char *source_name(int source, int version)
+{
+    if (source == TIDE_LIMIT_OPTION)
+        return "option";
+    if (source == TIDE_LIMIT_CGROUP)
+        return version == 2 ? "cgroup v2" : "cgroup v1";
+    return "none";
+}
+
+static void put_limit_text(textbuf_t *o, const tide_limit_stats_t *l)
+{
+    if (!l->soft && !l->hard) {
+        tb_str(o, "limit        none: no limit_soft or limit_hard, and no cgroup limit found\n");
+        return;
+    }
+    const struct { const char *name; uint64_t v; const char *what; } rows[] = {
+        { "limit_soft", l->soft, source_name(l->soft_source, l->cgroup_version) },
+        { "limit_hard", l->hard, source_name(l->hard_source, l->cgroup_version) },
+        { "charge", l->charge, "compared with the limits: allocator + outside" },
+        { "outside", l->outside, "charged to the process or cgroup, not the allocator (sampled)" },
+        { "headroom", l->headroom, "the lower limit minus the charge" },
+        { "dirty_cap", l->dirty_cap == UINT64_MAX ? 0 : l->dirty_cap, "dirty bytes the soft limit allows now" },
+        { "limit_fails", l->failures, "allocations refused at the hard limit" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        put_pad(o, rows[i].name, 13);
+        if (rows[i].v == 0 && i < 2)
+            tb_str(o, "          none");
+        else
+            tb_u64_pad(o, rows[i].v, 14);
+        tb_str(o, "  ");
+        tb_str(o, rows[i].what);
+        tb_str(o, "\n");
+    }
+}
+
+static void put_limit_json(textbuf_t *o, const tide_limit_stats_t *l)
+{
+    const struct { const char *name; uint64_t v; } rows[] = {
+        { "soft", l->soft }, { "hard", l->hard }, { "charge", l->charge }, { "allocator", l->allocator },
+        { "outside", l->outside }, { "headroom", l->headroom }, { "failures", l->failures },
+        { "cgroup_version", (uint64_t)l->cgroup_version }, { "cgroup_max", l->cgroup_max },
+        { "cgroup_high", l->cgroup_high }, { "cgroup_current", l->cgroup_current },
+    };
+    tb_str(o, ", \"limit\": {");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        tb_str(o, i ? ", \"" : "\"");
+        tb_str(o, rows[i].name);
+        tb_str(o, "\": ");
+        tb_u64(o, rows[i].v);
+    }
+    tb_str(o, ", \"dirty_cap\": ");
+    if (l->dirty_cap == UINT64_MAX)
+        tb_str(o, "null");
+    else
+        tb_u64(o, l->dirty_cap);
+    tb_str(o, ", \"soft_source\": \"");
+    tb_str(o, source_name(l->soft_source, l->cgroup_version));
+    tb_str(o, "\", \"hard_source\": \"");
+    tb_str(o, source_name(l->hard_source, l->cgroup_version));
+    tb_str(o, "\"}");
+}
+
 int stats_print_to(textbuf_t *o, int format, bool classes)
 {
     if (format == TIDE_STATS_PROMETHEUS)
@@ -158,6 +226,8 @@ int stats_print_to(textbuf_t *o, int format, bool classes)
     tide_stats_get(&s);
     tide_class_stats_t c[SC_COUNT];
     tide_stats_classes(c, SC_COUNT);
+    tide_limit_stats_t l;
+    tide_stats_limit(&l);
     size_t nf = sizeof fields / sizeof fields[0];
     if (format == TIDE_STATS_JSON) {
         tb_str(o, "{");
@@ -167,6 +237,7 @@ int stats_print_to(textbuf_t *o, int format, bool classes)
             tb_str(o, "\": ");
             tb_u64(o, *(const uint64_t *)((const char *)&s + fields[i].offset));
         }
+        put_limit_json(o, &l);
         if (classes) {
             tb_str(o, ", \"classes\": [");
             for (unsigned k = 0; k < SC_COUNT; k++) {
@@ -197,6 +268,7 @@ int stats_print_to(textbuf_t *o, int format, bool classes)
             tb_str(o, fields[i].what);
             tb_str(o, "\n");
         }
+        put_limit_text(o, &l);
         if (classes) {
             tb_str(o, "size class   blocks in use      capacity   slabs   slab bytes   utilization\n");
             for (unsigned k = 0; k < SC_COUNT; k++) {

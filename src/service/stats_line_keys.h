@@ -37,7 +37,9 @@
     X(t_ms, "t_ms")
 
 /* tidemalloc's own figures, in bytes unless a count (docs/STATS.md says what
- * each is): the fields of tide_stats_t, live being live_usable. */
+ * each is): the fields of tide_stats_t, live being live_usable, then the
+ * limits in force (0: none) and the failures at the hard one
+ * (tide_limit_stats_t). */
 #define TIDE_STATS_LINE_KEYS(X)          \
     TIDE_STATS_LINE_HEAD_KEYS(X)         \
     X(live, "live")                      \
@@ -49,7 +51,10 @@
     X(metadata, "metadata")              \
     X(purged, "purged")                  \
     X(purge_calls, "purge_calls")        \
-    X(threads, "threads")
+    X(threads, "threads")                \
+    X(limit_soft, "limit_soft")          \
+    X(limit_hard, "limit_hard")          \
+    X(limit_failures, "limit_failures")
 
 /* glibc's figures from malloc_info: the numbers, then the per-arena lists
  * (comma-separated, one value per arena), which the shim leaves off a line

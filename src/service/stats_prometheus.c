@@ -96,6 +96,17 @@ int stats_prometheus_to(textbuf_t *o)
     put_metric(o, "purged_bytes_total", "counter", "Bytes returned to the OS with MADV_DONTNEED.", s.purged);
     put_metric(o, "purge_calls_total", "counter", "madvise calls made to purge.", s.purge_calls);
     put_metric(o, "threads", "gauge", "Thread heaps in use.", s.threads);
+    /* Written with or without a limit (0: none), so a dashboard's series
+     * never vanish when a limit is lifted. */
+    tide_limit_stats_t l;
+    tide_stats_limit(&l);
+    put_metric(o, "limit_soft_bytes", "gauge", "The soft memory limit in force (0: none).", l.soft);
+    put_metric(o, "limit_hard_bytes", "gauge", "The hard memory limit in force (0: none).", l.hard);
+    put_metric(o, "limit_charge_bytes", "gauge", "The charge compared with the limits: allocator plus outside.",
+               l.charge);
+    put_metric(o, "limit_headroom_bytes", "gauge", "The lower limit minus the charge (0 with no limit).",
+               l.headroom);
+    put_metric(o, "limit_failures_total", "counter", "Allocations refused at the hard limit.", l.failures);
     for (unsigned m = 0; m < sizeof class_metrics / sizeof class_metrics[0]; m++) {
         put_header(o, class_metrics[m].name, class_metrics[m].type, class_metrics[m].help);
         for (unsigned k = 0; k < SC_COUNT; k++) {

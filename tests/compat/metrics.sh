@@ -40,7 +40,7 @@ head -1 "$WORK/err" | grep -Eq "^tidemalloc: [0-9]+\.[0-9]+\.[0-9]+ default buil
 [ "$(grep -c '^tidemalloc: ' "$WORK/err")" = 1 ] || die "more than one verbose line: $(cat "$WORK/err")"
 
 # The filesystem socket, by path.
-"$TIDE" stats "$WORK/$PID.sock" | grep -q "^live_usable" || die "tide stats PATH printed no statistics"
+grep -q "^live_usable" <<<"$("$TIDE" stats "$WORK/$PID.sock")" || die "tide stats PATH printed no statistics"
 "$TIDE" stats --prometheus "$WORK/$PID.sock" >"$WORK/scrape.prom" || die "tide stats --prometheus failed"
 
 # Prometheus's parser reads both; the names are the documented ones.

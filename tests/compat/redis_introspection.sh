@@ -5,6 +5,8 @@
 # MEMORY DOCTOR, MEMORY MALLOC-STATS and DEBUG MALLCTL tell the truth.
 #   usage: redis_introspection.sh LIBTIDEMALLOC TIDE
 set -euo pipefail
+# (A producer piped into `grep -q` is killed by SIGPIPE when grep stops
+# early, which pipefail reports: capture output first, then grep it.)
 LIB=$(readlink -f "$1")
 TIDE=$(readlink -f "$2")
 die() { echo "FAIL: $*" >&2; exit 1; }
@@ -29,7 +31,7 @@ LD_PRELOAD=$LIB TIDE_CONF=stats_socket:true,decay_ms:600000 \
     --enable-debug-command yes --daemonize no >"$WORK/log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do R ping >/dev/null 2>&1 && break; sleep 0.1; done
-R ping | grep -q PONG || die "redis-server did not start: $(cat "$WORK/log")"
+grep -q PONG <<<"$(R ping)" || die "redis-server did not start: $(cat "$WORK/log")"
 grep -q tidemalloc "/proc/$PID/maps" || die "libtidemalloc.so is not mapped into redis-server"
 
 [ "$(R DEBUG POPULATE 300000 k 512)" = OK ] || die "DEBUG POPULATE failed"
@@ -63,11 +65,11 @@ echo "$doctor" | grep -q "can't find any memory issue" || die "MEMORY DOCTOR rai
 # 3. DEBUG MALLCTL reads a stat through mallctl; MALLCTL-STR a string.
 v=$(R DEBUG MALLCTL stats.allocated)
 [ "$v" -gt $((100 << 20)) ] || die "DEBUG MALLCTL stats.allocated gave '$v'"
-R DEBUG MALLCTL-STR version | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' || die "DEBUG MALLCTL-STR version: $(R DEBUG MALLCTL-STR version)"
-R DEBUG MALLCTL no.such.name | grep -q "No such file or directory" || die "an unknown mallctl name is not ENOENT"
+grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$(R DEBUG MALLCTL-STR version)" || die "DEBUG MALLCTL-STR version: $(R DEBUG MALLCTL-STR version)"
+grep -q "No such file or directory" <<<"$(R DEBUG MALLCTL no.such.name)" || die "an unknown mallctl name is not ENOENT"
 
 # 4. MEMORY MALLOC-STATS prints tidemalloc's report.
-R MEMORY MALLOC-STATS | grep -q "tidemalloc .* statistics" || die "MEMORY MALLOC-STATS is not tidemalloc's report"
+grep -q "tidemalloc .* statistics" <<<"$(R MEMORY MALLOC-STATS)" || die "MEMORY MALLOC-STATS is not tidemalloc's report"
 
 # 5. Delete the first quarter of the keys (whole slabs empty: they were filled
 #    in order), then MEMORY PURGE gives the freed pages back.

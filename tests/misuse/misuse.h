@@ -16,6 +16,14 @@
  * allocator does not have (free_sized on glibc 2.36, say). */
 #define MISUSE_UNSUPPORTED 77
 
+/* Exit status of a program whose misuse the allocator prevented without
+ * a report (freed memory cleared: the information leaks). run.sh counts
+ * it as caught ("prevented"). */
+#define MISUSE_PREVENTED 3
+
+/* What the information-leak programs store and look for. */
+#define MISUSE_SECRET "tidemalloc-misuse-secret-0123456789"
+
 /* Hide a pointer's origin from the optimiser. */
 static inline void *opaque(void *p)
 {
@@ -25,6 +33,17 @@ static inline void *opaque(void *p)
 
 /* Keep a load from being optimised away. */
 static volatile unsigned char misuse_sink;
+
+/* Whether n bytes at p hold 8 consecutive bytes of MISUSE_SECRET. */
+static inline int misuse_holds_secret(const char *p, size_t n)
+{
+    const size_t k = sizeof MISUSE_SECRET - 1;
+    for (size_t i = 0; i + 8 <= n; i++)
+        for (size_t j = 0; j + 8 <= k; j++)
+            if (memcmp(p + i, MISUSE_SECRET + j, 8) == 0)
+                return 1;
+    return 0;
+}
 
 typedef void (*free_sized_fn)(void *, size_t);
 typedef void (*free_aligned_sized_fn)(void *, size_t, size_t);

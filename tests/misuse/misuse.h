@@ -45,6 +45,25 @@ static inline int misuse_holds_secret(const char *p, size_t n)
     return 0;
 }
 
+/* Free a 48-byte block; while `again` hands blocks of its size out (its
+ * memory among them, with most allocators), write through the stale
+ * pointer; then use and free the new blocks (reuse_*_stale). */
+static inline int misuse_reuse_stale(void *(*again)(void))
+{
+    char *p = opaque(malloc(48));
+    memset(p, 'x', 48);
+    free(p);
+    char *q[64];
+    for (int i = 0; i < 64; i++) {
+        q[i] = opaque(again());
+        memset(q[i], 'q', 48);
+    }
+    ((volatile char *)opaque(p))[8] = 's'; /* stale: may be one of q */
+    for (int i = 0; i < 64; i++)
+        free(q[i]);
+    return 0;
+}
+
 typedef void (*free_sized_fn)(void *, size_t);
 typedef void (*free_aligned_sized_fn)(void *, size_t, size_t);
 

@@ -1,18 +1,11 @@
-/* Free a block; while realloc hands its memory out again, write through the
- * stale pointer; then free the reallocated blocks. */
+/* Free a block; while realloc hands its memory out again (growing 8-byte
+ * blocks to 48), write through the stale pointer; then free the blocks. */
 #include "misuse.h"
+static void *again(void)
+{
+    return realloc(malloc(8), 48);
+}
 int main(void)
 {
-    char *p = opaque(malloc(48));
-    memset(p, 'x', 48);
-    free(p);
-    char *q[64];
-    for (int i = 0; i < 64; i++) {
-        q[i] = opaque(realloc(malloc(8), 48));
-        memset(q[i], 'q', 48);
-    }
-    ((volatile char *)opaque(p))[8] = 's'; /* stale: may be one of q */
-    for (int i = 0; i < 64; i++)
-        free(q[i]);
-    return 0;
+    return misuse_reuse_stale(again);
 }

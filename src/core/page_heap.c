@@ -22,6 +22,8 @@
 #include "platform/os.h"
 #include "pagemap.h"
 
+#include <mitigation_hooks.h>
+
 #define MAX_REGIONS 4096
 #define PURGE_BATCH 32
 /* The slab-run cache: runs of up to the longest slab, at most 64 MiB. */
@@ -128,6 +130,7 @@ static void (*dirty_hook)(void);
 void page_heap_on_dirty(void (*fn)(void))
 {
     __atomic_store_n(&dirty_hook, fn, __ATOMIC_RELEASE);
+    mitigation_on_dirty_hook(fn);
 }
 
 /* Called with the lock released: the hook may take its own locks. */
@@ -583,7 +586,7 @@ uint64_t page_heap_decay_tick(void)
     if (ph.dirty_pages && next == UINT64_MAX)
         next = now + ph.decay.bucket_ms; /* dirt that outlived its record */
     lock_release(&ph.lock);
-    return next;
+    return mitigation_decay_tick(now, next);
 }
 
 void page_heap_purge_all(void)

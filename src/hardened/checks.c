@@ -88,10 +88,10 @@ void secure_on_alloc(void *p, size_t size)
 {
     span_t *s = pagemap_lookup(p);
     if (s->kind == SPAN_SMALL) {
-        secure_record(s, p, size);
+        secure_record(s, p, size, secure_canary_sampled(secure_countdown));
     } else if (s->kind == SPAN_LARGE || s->kind == SPAN_HUGE) {
         secure_init();
-        secure_record(s, p, size);
+        secure_record(s, p, size, true);
         secure_large_guard(s, p);
     }
     /* else: a guarded block, recorded by guarded.c */
@@ -160,6 +160,8 @@ __attribute__((noinline)) static void free_other(void *p, span_t *s, size_t size
         large_check(s, p, call);
         check_size(call, p, size, align, s->sec_size, data);
         check_slack(call, p, (char *)p + s->sec_size, (char *)p + data, data);
+        if (MITIGATION_ON(zero_on_free))
+            memset(p, 0, s->sec_size);
         secure_large_free(s, p, call);
         return;
     }
@@ -169,6 +171,9 @@ __attribute__((noinline)) static void free_other(void *p, span_t *s, size_t size
         guarded_free(p, size, align, call);
         return;
     }
+    size_t bytes;
+    if (secure_large_was_freed(p, &bytes))
+        report_heap_misuse(call, p, secure_freed_kind(call), "large block is already free", bytes);
     report_heap_misuse(call, p, "invalid free",
                        "pointer was not allocated by tidemalloc, or was already freed", 0);
 }
@@ -177,6 +182,8 @@ static inline __attribute__((always_inline)) void free_small_push(span_t *s, voi
                                                                   const char *call)
 {
     *st = 0;
+    if (MITIGATION_ON(zero_on_free)) /* the full level: no data outlives its block */
+        memset(p, 0, s->block_size);
     if (__builtin_expect(span_owner_fast(s) == thread_key(), 1)) {
         block_set_next(p, s->local_free);
         s->local_free = p;
@@ -191,7 +198,7 @@ static inline __attribute__((always_inline)) void free_small_push(span_t *s, voi
 __attribute__((noinline)) static void free_small_sized(span_t *s, void *p, uint16_t *st, size_t size,
                                                        size_t align, const char *call)
 {
-    check_size_slow(call, p, size, align, (size_t)*st - 1, s->block_size);
+    check_size_slow(call, p, size, align, secure_state_size(*st), s->block_size);
 }
 
 static void secure_free_checked(void *p, size_t size, size_t align, const char *call);
@@ -215,8 +222,9 @@ static void secure_free_checked(void *p, size_t size, size_t align, const char *
     uint16_t *st = small_state(s, p, call);
     if (__builtin_expect(size != FREE_NO_SIZE || align != 0, 0))
         free_small_sized(s, p, st, size, align, call);
-    size_t req = (size_t)*st - 1;
-    check_slack(call, p, (char *)p + req, (char *)p + s->block_size, s->block_size);
+    size_t req = secure_state_size(*st);
+    if (secure_state_canary(*st))
+        check_slack(call, p, (char *)p + req, (char *)p + s->block_size, s->block_size);
     free_small_push(s, p, st, call);
 }
 
@@ -227,7 +235,7 @@ size_t secure_usable_size(const void *p, const char *call)
     span_t *s = pagemap_lookup(p);
     switch (s->kind) {
     case SPAN_SMALL:
-        return (size_t)*small_state(s, p, call) - 1;
+        return secure_state_size(*small_state(s, p, call));
     case SPAN_LARGE:
     case SPAN_HUGE:
         large_check(s, p, call);
@@ -235,6 +243,9 @@ size_t secure_usable_size(const void *p, const char *call)
     default:
         if (guarded_owns(p))
             return guarded_usable_size(p, call);
+        size_t bytes;
+        if (secure_large_was_freed(p, &bytes))
+            report_heap_misuse(call, p, secure_freed_kind(call), "large block is already free", bytes);
         report_heap_misuse(call, p, "invalid pointer",
                            "pointer was not allocated by tidemalloc, or was already freed", 0);
     }
@@ -264,16 +275,17 @@ void *secure_realloc(void *p, size_t size)
     /* In place when the block still fits and stays at least half used;
      * the old slack is checked first. */
     if (s->kind == SPAN_SMALL) {
-        check_slack("realloc", p, (char *)p + old, (char *)p + s->block_size, s->block_size);
+        if (secure_state_canary(s->sec_state[secure_block_index(s, p)]))
+            check_slack("realloc", p, (char *)p + old, (char *)p + s->block_size, s->block_size);
         if (size <= s->block_size && size >= s->block_size / 2) {
-            secure_record(s, p, size);
+            secure_rerecord(s, p, size);
             return p;
         }
     } else if (s->kind == SPAN_LARGE || s->kind == SPAN_HUGE) {
         size_t data = secure_large_data_bytes(s);
         check_slack("realloc", p, (char *)p + old, (char *)p + data, data);
         if (size <= data && size > SC_SMALL_MAX && size >= data / 2) {
-            secure_record(s, p, size);
+            secure_rerecord(s, p, size);
             return p;
         }
         if (size > SC_SMALL_MAX) {
@@ -289,7 +301,7 @@ void *secure_realloc(void *p, size_t size)
         return NULL; /* p is untouched */
     span_t *qs = pagemap_lookup(q);
     if (target != size && qs->kind != SPAN_NONE)
-        secure_record(qs, q, size);
+        secure_rerecord(qs, q, size);
     memcpy(q, p, old < size ? old : size);
     secure_free(p, FREE_NO_SIZE, 0, "realloc");
     return q;

@@ -43,6 +43,10 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx)
                                "past the end of a slab, into its guard page", s->block_size);
         }
     }
+    const span_t *kept = secure_large_kept_at(addr); /* quarantined: the full level */
+    if (kept)
+        report_heap_misuse("access", kept->start, "use after free", "read or write of a freed large block",
+                           secure_large_data_bytes(kept));
     /* Not ours: hand the fault to whoever was there before. */
     if (previous_segv.sa_flags & SA_SIGINFO) {
         previous_segv.sa_sigaction(sig, info, ctx);

@@ -9,6 +9,19 @@
  * inaccessible, and slots are reused oldest-freed first, so a use after
  * free faults for as long as possible. The fault handler (fault.c) asks
  * guarded_explain_fault, which names the block and the misuse.
+ *
+ * The full level (mitigations.h) puts every allocation of at most a page
+ * here while slots last (guard_all: secure_sample is then 0 or "all"), in
+ * at least FULL_SLOTS slots, and places each block at the start of its
+ * page instead: an underflow faults at once, an overflow is found by the
+ * canary in the rest of the page at free, or at exit for a block never
+ * freed (exit_check). malloc(0) there returns the address of the guard page
+ * after its slot (zero_size), so any access through it faults; a freed
+ * slot's page is purged, so the next block there starts zeroed
+ * (zero_on_free).
+ *
+ * Invariant: a slot's page is accessible exactly while its block is live;
+ * the bytes of the page outside the block hold the canary.
  */
 #ifndef TIDE_SECURE
 #define TIDE_SECURE 1 /* this file is only part of the hardened build */
@@ -26,7 +39,7 @@
 #include "core/meta.h"
 #include "platform/os.h"
 #include "platform/report.h"
-#include "secure.h"
+#include "secure_internal.h"
 #include "core/size_class.h"
 
 enum { SLOT_EMPTY, SLOT_LIVE, SLOT_FREED };
@@ -50,6 +63,10 @@ static uint32_t *freed_ring;     /* freed slots, oldest first */
 static uint32_t freed_head, freed_count;
 static uint32_t next_empty;
 static bool pool_failed;
+
+/* The full level's pool: enough slots for a debugging run's live blocks
+ * (64 MiB of address space, resident only while live). */
+#define FULL_SLOTS 8192u
 
 static char *slot_page(uint32_t i)
 {
@@ -90,6 +107,8 @@ static bool pool_init(void)
         return false;
     pool_failed = true;
     nslots = (uint32_t)OPT(secure_slots);
+    if (MITIGATION_ON(guard_all) && nslots < FULL_SLOTS)
+        nslots = FULL_SLOTS;
     size_t bytes = (2 * (size_t)nslots + 1) * OS_PAGE_SIZE;
     char *base = os_reserve(bytes, OS_PAGE_SIZE);
     if (!base)
@@ -110,16 +129,29 @@ static bool pool_init(void)
 void *guarded_maybe_alloc(size_t size, size_t align, bool zero)
 {
     int32_t cd = secure_countdown;
-    if (cd > 1) {
+    uint64_t rate = OPT(secure_sample);
+    int32_t period = rate && rate < INT32_MAX ? (int32_t)rate : INT32_MAX;
+    if (cd == 0) {
+        /* A new thread: a random phase in the period, so that every
+         * allocation, the thread's first included, is sampled with
+         * probability exactly 1 / secure_sample (and gets the slack
+         * canary, whose sampling reads the same countdown, with
+         * probability 1 / SECURE_CANARY_SAMPLE), whatever the program. */
+        config_init(); /* a thread's first allocation may come before main */
+        secure_init(); /* the generator's seed */
+        rate = OPT(secure_sample);
+        period = rate && rate < INT32_MAX ? (int32_t)rate : INT32_MAX;
+        cd = 1 + (int32_t)(secure_rand() % (uint64_t)period);
+    }
+    if (cd > 1 && !MITIGATION_ON(guard_all)) {
         secure_countdown = cd - 1;
         return NULL;
     }
-    if (cd == 0)
-        config_init(); /* a thread's first allocation may come before main */
-    uint64_t rate = OPT(secure_sample);
-    secure_countdown = rate && rate < INT32_MAX ? (int32_t)rate : INT32_MAX;
-    if (OPT(secure_sample) == 0 || (cd == 0 && OPT(secure_sample) != 1))
-        return NULL; /* a new thread starts counting (with 1, sample it all) */
+    /* This one is sampled; the next one period allocations later. The full
+     * level (guard_all) samples every allocation. */
+    secure_countdown = MITIGATION_ON(guard_all) ? 1 : period;
+    if (rate == 0)
+        return NULL;
     if (size > OS_PAGE_SIZE || align > OS_PAGE_SIZE)
         return NULL;
     lock_acquire(&pool_lock);
@@ -143,16 +175,23 @@ void *guarded_maybe_alloc(size_t size, size_t align, bool zero)
         lock_release(&pool_lock);
         return NULL;
     }
-    size_t a = align > 16 ? align : 16;
-    size_t placed = size ? size : 1;
-    char *p = (char *)(((uintptr_t)page + OS_PAGE_SIZE - placed) & ~(uintptr_t)(a - 1));
+    char *p;
+    if (MITIGATION_ON(guard_all)) {
+        /* Against the guard before it; malloc(0) at the guard after it. */
+        p = size == 0 && MITIGATION_ON(zero_size) ? page + OS_PAGE_SIZE : page;
+    } else {
+        size_t a = align > 16 ? align : 16;
+        size_t placed = size ? size : 1;
+        p = (char *)(((uintptr_t)page + OS_PAGE_SIZE - placed) & ~(uintptr_t)(a - 1));
+    }
     slots[i].ptr = p;
     slots[i].size = size;
     slots[i].state = SLOT_LIVE;
     lock_release(&pool_lock);
     if (zero)
         memset(p, 0, size);
-    memset(p + size, secure_canary, (size_t)(page + OS_PAGE_SIZE - (p + size)));
+    if (p < page + OS_PAGE_SIZE)
+        memset(p + size, secure_canary, (size_t)(page + OS_PAGE_SIZE - (p + size)));
     return p;
 }
 
@@ -169,10 +208,26 @@ static uint32_t slot_of(const void *p)
     return (page & 1) ? (uint32_t)(page / 2) : UINT32_MAX;
 }
 
+/* The slot a block pointer p names: a malloc(0) block of the full level
+ * points at the guard page after its slot. */
+static uint32_t slot_of_block(const void *p)
+{
+    uint32_t i = slot_of(p);
+    if (i == UINT32_MAX && (const char *)p > pool)
+        i = slot_of((const char *)p - 1);
+    return i < nslots ? i : UINT32_MAX;
+}
+
+/* The end of block p's page: its slot's data page end. */
+static char *slot_end(const slot_t *sl)
+{
+    return slot_page((uint32_t)(sl - slots)) + OS_PAGE_SIZE;
+}
+
 /* The live or freed block p, or a report. */
 static slot_t *checked_slot(const void *p, const char *call)
 {
-    uint32_t i = slot_of(p);
+    uint32_t i = slot_of_block(p);
     slot_t *sl = i == UINT32_MAX ? NULL : &slots[i];
     if (!sl || sl->state == SLOT_EMPTY || sl->ptr != p)
         report_heap_misuse(call, p, "invalid free", "pointer is not the start of a guarded block", 0);
@@ -180,6 +235,17 @@ static slot_t *checked_slot(const void *p, const char *call)
         report_heap_misuse(call, p, secure_freed_kind(call), "guarded block is already free",
                            class_size(sl->size));
     return sl;
+}
+
+/* The canary in the rest of a live slot's page: after the block (and, at
+ * the production level, before it, from the page start). */
+static bool gap_intact(const slot_t *sl)
+{
+    char *end = slot_end(sl);
+    for (char *c = sl->ptr + sl->size; c < end; c++)
+        if ((uint8_t)*c != secure_canary)
+            return false;
+    return true;
 }
 
 void guarded_free(void *p, size_t size, size_t align, const char *call)
@@ -191,11 +257,12 @@ void guarded_free(void *p, size_t size, size_t align, const char *call)
         report_heap_misuse(call, p, "wrong size", "the size given differs from the size allocated", bs);
     if (align && ((align & (align - 1)) != 0 || ((uintptr_t)p & (align - 1)) != 0))
         report_heap_misuse(call, p, "wrong alignment", "the block does not have the alignment given", bs);
-    char *end = (char *)(((uintptr_t)p | (OS_PAGE_SIZE - 1)) + 1);
-    for (char *c = (char *)p + sl->size; c < end; c++)
-        if ((uint8_t)*c != secure_canary)
-            report_heap_misuse(call, p, "heap overflow",
-                               "bytes past the requested size were overwritten (found at free)", bs);
+    char *end = slot_end(sl);
+    if (!gap_intact(sl))
+        report_heap_misuse(call, p, "heap overflow",
+                           "bytes past the requested size were overwritten (found at free)", bs);
+    if (MITIGATION_ON(zero_on_free))
+        os_purge(end - OS_PAGE_SIZE, OS_PAGE_SIZE); /* the next block here starts zeroed */
     os_protect(end - OS_PAGE_SIZE, OS_PAGE_SIZE, false);
     sl->state = SLOT_FREED;
     uint32_t i = (uint32_t)(sl - slots);
@@ -212,31 +279,61 @@ size_t guarded_usable_size(const void *p, const char *call)
     return n;
 }
 
+/* A fault in the guard page before slot `after`, if it is in use. */
+static void explain_after(const slot_t *after)
+{
+    if (after && after->state != SLOT_EMPTY)
+        report_heap_misuse("access", after->ptr,
+                           after->state == SLOT_LIVE ? "heap underflow" : "use after free",
+                           "before the start of a guarded block", class_size(after->size));
+}
+
 void guarded_explain_fault(const void *addr)
 {
     /* In a signal handler: no locks, reads only. */
     if (!guarded_owns(addr))
         return;
     uint32_t i = slot_of(addr);
-    if (i != UINT32_MAX) {
+    if (i != UINT32_MAX && i < nslots) {
         slot_t *sl = &slots[i];
         if (sl->state == SLOT_FREED)
             report_heap_misuse("access", sl->ptr, "use after free",
                                "read or write of a freed (guarded) block", class_size(sl->size));
         report_heap_misuse("access", addr, "wild access", "into the guarded pool", 0);
     }
-    /* A guard page: past the end of the slot before it (blocks sit against
-     * the guard), or before the start of the slot after it. */
+    /* A guard page: past the end of the slot before it, or before the
+     * start of the slot after it. A malloc(0) block of the full level
+     * points at this page; otherwise the full level's blocks sit against
+     * the guard before them (an underflow is the likelier), the
+     * production level's against the guard after them. */
     size_t page = (size_t)((const char *)addr - pool) >> OS_PAGE_SHIFT;
     slot_t *before = page > 0 ? &slots[page / 2 - 1] : NULL;
     slot_t *after = page / 2 < nslots ? &slots[page / 2] : NULL;
+    const char *guard = pool + (page << OS_PAGE_SHIFT);
+    if (before && before->state != SLOT_EMPTY && before->ptr == guard)
+        report_heap_misuse("access", before->ptr,
+                           before->state == SLOT_LIVE ? "zero-size access" : "use after free",
+                           "through the pointer malloc(0) returned", class_size(0));
+    if (MITIGATION_ON(guard_all))
+        explain_after(after);
     if (before && before->state != SLOT_EMPTY)
         report_heap_misuse("access", before->ptr,
                            before->state == SLOT_LIVE ? "heap overflow" : "use after free",
                            "past the end of a guarded block", class_size(before->size));
-    if (after && after->state != SLOT_EMPTY)
-        report_heap_misuse("access", after->ptr,
-                           after->state == SLOT_LIVE ? "heap underflow" : "use after free",
-                           "before the start of a guarded block", class_size(after->size));
+    explain_after(after);
     report_heap_misuse("access", addr, "wild access", "into the guarded pool", 0);
+}
+
+/* exit_check (the full level): an overflow of a block the program never
+ * freed is found at exit, as it would have been at free. Reads the pool
+ * without its lock: at exit, after main. */
+__attribute__((destructor)) static void guarded_exit_check(void)
+{
+    if (!MITIGATION_ON(exit_check) || !pool || isolated_mode)
+        return;
+    for (uint32_t i = 0; i < nslots; i++)
+        if (slots[i].state == SLOT_LIVE && !gap_intact(&slots[i]))
+            report_heap_misuse("exit", slots[i].ptr, "heap overflow",
+                               "bytes past the requested size were overwritten (found at exit)",
+                               class_size(slots[i].size));
 }

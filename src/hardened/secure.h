@@ -36,6 +36,10 @@ void secure_slab_trim(void); /* release the kept slabs */
 /* secure_large.c: large-block guard pages, kept guarded runs */
 span_t *secure_large_take(size_t npages, size_t align_pages); /* a kept guarded run, or a new one */
 void secure_large_trim(void); /* release the kept large runs */
+/* secure_decay.c: kept memory under the decay policy (the page heap's
+ * decay tick and purger wake-up, through mitigation_hooks.h) */
+uint64_t secure_kept_tick(uint64_t now, uint64_t next);
+void secure_kept_set_wake(void (*fn)(void));
 /* shuffle.c */
 void secure_carve(span_t *s, char *first, uint32_t n);
 /* checks.c */
@@ -44,6 +48,31 @@ void secure_free(void *p, size_t size, size_t align, const char *call);
 size_t secure_usable_size(const void *p, const char *call);
 void *secure_realloc(void *p, size_t size);
 const char *secure_freed_kind(const char *call); /* "double free" or "use after free" */
+
+/* A small block's state entry (span.sec_state): 0 while the block is free,
+ * else its requested size + 1 (at most SC_SMALL_MAX + 1, below 2^15), with
+ * SECURE_STATE_CANARY set when its slack was given the canary at malloc
+ * (one allocation in SECURE_CANARY_SAMPLE: every one at the full level),
+ * which free then checks. */
+#define SECURE_STATE_CANARY 0x8000u
+#define SECURE_STATE_SIZE 0x7fffu
+
+static inline size_t secure_state_size(uint16_t st)
+{
+    return (size_t)(st & SECURE_STATE_SIZE) - 1;
+}
+
+static inline bool secure_state_canary(uint16_t st)
+{
+    return MITIGATION_ON(canary) && (SECURE_CANARY_SAMPLE == 1 || (st & SECURE_STATE_CANARY) != 0);
+}
+
+/* Whether the allocation counted down to cd gets the canary: the low bits
+ * of the guarded pool's countdown, so sampling costs one test. */
+static inline bool secure_canary_sampled(int32_t cd)
+{
+    return MITIGATION_ON(canary) && (SECURE_CANARY_SAMPLE == 1 || (cd & (SECURE_CANARY_SAMPLE - 1)) == 0);
+}
 
 /* The block index of p in slab s (p - start is below 2^32). */
 static inline uint32_t secure_block_index(const span_t *s, const void *p)

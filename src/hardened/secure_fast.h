@@ -1,7 +1,8 @@
 /* secure_fast — the hardened build's malloc and free fast paths, included by
  * alloc_fast.h in place of the default ones (TIDE_SECURE). malloc pops a
  * block as the default path does, through the checked link, then records
- * the requested size and fills the slack with the canary; every sampled
+ * the requested size and, on one allocation in SECURE_CANARY_SAMPLE, fills
+ * the slack with the canary (flagged in the state); every sampled
  * allocation (secure_countdown) goes the slow way, to the guarded pool.
  * free does all its checks in secure_free (checks.c). */
 #ifndef TIDE_SECURE_FAST_H
@@ -41,8 +42,12 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
             uint16_t *st = &s->sec_state[secure_block_index(s, b)];
             if (__builtin_expect(*st != 0, 0))
                 secure_report_reused(s, b);
-            *st = (uint16_t)(size + 1);
-            secure_canary_fill((char *)b + size, s->block_size - size);
+            uint16_t v = (uint16_t)(size + 1);
+            if (secure_canary_sampled(cd)) {
+                v |= SECURE_STATE_CANARY;
+                secure_canary_fill((char *)b + size, s->block_size - size);
+            }
+            *st = v;
             return b;
         }
     }
@@ -64,12 +69,16 @@ static inline __attribute__((always_inline)) void free_fast_sized(void *p, size_
         uint32_t idx = (uint32_t)(m >> 64);
         if (__builtin_expect((uint64_t)m < s->div_magic && idx < s->capacity, 1)) {
             uint16_t *st = &s->sec_state[idx];
-            size_t req = (size_t)*st - 1;
-            if (__builtin_expect(*st != 0 && (size == FREE_NO_SIZE || size == req) &&
+            uint16_t v = *st;
+            size_t req = secure_state_size(v);
+            if (__builtin_expect(v != 0 && (size == FREE_NO_SIZE || size == req) &&
                                      (align == 0 || (((align & (align - 1)) | ((uintptr_t)p & (align - 1))) == 0)) &&
-                                     secure_canary_intact((char *)p + req, s->block_size - req),
+                                     (!secure_state_canary(v) ||
+                                      secure_canary_intact((char *)p + req, s->block_size - req)),
                                  1)) {
                 *st = 0;
+                if (MITIGATION_ON(zero_on_free)) /* the full level: no data outlives its block */
+                    __builtin_memset(p, 0, s->block_size);
                 block_set_next(p, s->local_free);
                 s->local_free = p;
                 if (__builtin_expect(--s->used != 0, 1))

@@ -19,6 +19,23 @@ void secure_slab_fork_unlock(void);
 void secure_large_fork_lock(void); /* secure_large.c */
 void secure_large_fork_unlock(void);
 
+/* shuffle.c: the per-thread generator (cheap, not strong). */
+uint64_t secure_rand(void);
+
+/* secure_decay.c: the policy for kept memory. */
+uint64_t secure_kept_decay_ms(void);          /* how long memory may stay kept */
+size_t secure_kept_cap_bytes(size_t own_max); /* a cache's bound */
+void secure_kept_started(void);               /* a cache went from empty to not: wake the purger */
+/* Give back what was kept at or before cutoff (ms); the oldest keep time
+ * left, or UINT64_MAX when nothing is kept. */
+uint64_t secure_slab_decay(uint64_t cutoff);  /* secure_slab.c */
+uint64_t secure_large_decay(uint64_t cutoff); /* secure_large.c */
+/* Was p a large block freed into a kept run (a second free of it)? With
+ * its size (data bytes) in *bytes. */
+bool secure_large_was_freed(const void *p, size_t *bytes);
+/* For the fault handler (no lock): the kept run holding addr, or NULL. */
+const span_t *secure_large_kept_at(const void *addr);
+
 /* secure_large.c: the guard page of a large or huge block. */
 void secure_large_guard(span_t *s, void *p);                  /* at malloc */
 void secure_large_free(span_t *s, void *p, const char *call); /* after the checks */
@@ -40,16 +57,29 @@ static inline size_t secure_large_data_bytes(const span_t *s)
 }
 
 /* Record p's requested size (a slab's state array, a large block's
- * sec_size) and fill the slack after it with the canary. */
-static inline void secure_record(span_t *s, void *p, size_t size)
+ * sec_size) and fill the slack after it with the canary: a small block
+ * when canary is set (sampled), a large one always (they are few). */
+static inline void secure_record(span_t *s, void *p, size_t size, bool canary)
 {
     if (s->kind == SPAN_SMALL) {
-        s->sec_state[secure_block_index(s, p)] = (uint16_t)(size + 1);
-        secure_canary_fill_keep((char *)p + size, s->block_size - size);
+        uint16_t v = (uint16_t)(size + 1);
+        if (canary) {
+            v |= SECURE_STATE_CANARY;
+            secure_canary_fill_keep((char *)p + size, s->block_size - size);
+        }
+        s->sec_state[secure_block_index(s, p)] = v;
     } else {
         s->sec_size = size;
         secure_canary_fill_keep((char *)p + size, secure_large_data_bytes(s) - size);
     }
+}
+
+/* p resized in place (or moved with headroom): its new requested size,
+ * the canary sampled as it was at malloc. */
+static inline void secure_rerecord(span_t *s, void *p, size_t size)
+{
+    secure_record(s, p, size,
+                  s->kind != SPAN_SMALL || secure_state_canary(s->sec_state[secure_block_index(s, p)]));
 }
 
 #pragma GCC visibility pop

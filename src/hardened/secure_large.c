@@ -9,8 +9,10 @@
  *    sec_guarded (an mprotect can fail: the block then goes unguarded), and
  *    mapped to the block's span in the page map, so that the fault handler
  *    finds the block from a fault there;
- *  - a kept run is in no page map entry (a second free finds nothing) and
- *    its guard is still protected; before its pages go back to the page
+ *  - a kept run is in no page map entry (a second free finds it in the
+ *    cache and is reported as one), its guard is still protected (the full
+ *    level: the whole run), and it is kept at most decay_ms
+ *    (secure_decay.c); before its pages go back to the page
  *    heap, which may hand them out as anything, the guard is made
  *    accessible again;
  *  - growing a page run in place moves the guard only once the run has
@@ -42,8 +44,7 @@
  * run, so up to half as many pages again lie between its end and the guard
  * (slack: the canary covers the first bytes of it, the guard the run's
  * end). At most LARGE_CACHE_BYTES and LARGE_CACHE_RUNS runs, oldest
- * evicted first; like the kept slabs, this memory stays resident outside
- * the decay policy until malloc_trim / tide_purge (secure_large_trim).
+ * evicted first, and never longer than decay_ms (secure_decay.c).
  * Measured on large-churn (64 KiB - 4 MiB blocks): 80 000 mprotect calls
  * without the cache, 17 600 with 32 MiB and n / 4, 8 700 with n / 2, 4 300
  * with 64 MiB and n / 2. */
@@ -53,6 +54,11 @@ static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static span_t *large_cache[LARGE_CACHE_RUNS]; /* oldest first */
 static unsigned large_cache_n;
 static size_t large_cache_pages;
+
+static uint64_t large_cache_oldest(void)
+{
+    return large_cache_n ? large_cache[0]->sec_kept_ms : UINT64_MAX;
+}
 
 static void large_cache_remove(unsigned i)
 {
@@ -64,6 +70,8 @@ static void large_cache_remove(unsigned i)
 span_t *secure_large_take(size_t npages, size_t align_pages)
 {
     span_t *s = NULL;
+    if (MITIGATION_ON(large_quarantine)) /* a quarantined run is never reused */
+        return page_heap_alloc(npages, align_pages);
     lock_acquire(&large_lock);
     unsigned best = LARGE_CACHE_RUNS;
     size_t most = npages + npages / 2;
@@ -87,51 +95,98 @@ span_t *secure_large_take(size_t npages, size_t align_pages)
     return s;
 }
 
-/* Give the run back: unprotect its guard, return it to the page heap. */
+/* Give the run back: unprotect its guard (the full level: all of it),
+ * return it to the page heap. */
 static void large_release(span_t *s)
 {
-    os_protect(secure_guard_page(s), OS_PAGE_SIZE, true);
+    if (MITIGATION_ON(large_quarantine))
+        os_protect(s->start, s->npages << OS_PAGE_SHIFT, true);
+    else
+        os_protect(secure_guard_page(s), OS_PAGE_SIZE, true);
     page_heap_free(s);
 }
 
-/* Keep freed large run s (its page map entries already cleared). */
+/* Keep freed large run s (its page map entries already cleared); evict
+ * the oldest past the bounds and whatever is older than decay_ms. The
+ * full level (large_quarantine) makes the data pages inaccessible too, so
+ * a use after free of a large block faults while its run is kept. */
 static void large_keep(span_t *s)
 {
-    span_t *evicted[LARGE_CACHE_RUNS];
+    span_t *evicted[LARGE_CACHE_RUNS + 1];
     unsigned ne = 0;
+    uint64_t now = os_now_ms(), decay = secure_kept_decay_ms();
+    size_t cap = secure_kept_cap_bytes(LARGE_CACHE_BYTES);
+    bool kept = decay != 0 && (s->npages << OS_PAGE_SHIFT) <= cap;
+    if (kept && MITIGATION_ON(large_quarantine))
+        kept = os_protect(s->start, (s->npages - 1) << OS_PAGE_SHIFT, false);
+    s->sec_kept_ms = now;
     lock_acquire(&large_lock);
-    while (large_cache_n > 0 && (large_cache_n == LARGE_CACHE_RUNS ||
-                                 (large_cache_pages + s->npages) << OS_PAGE_SHIFT > LARGE_CACHE_BYTES)) {
+    while (large_cache_n > 0 &&
+           (large_cache_n == LARGE_CACHE_RUNS || (large_cache_pages + s->npages) << OS_PAGE_SHIFT > cap ||
+            (now >= decay && large_cache_oldest() <= now - decay))) {
         evicted[ne++] = large_cache[0];
         large_cache_remove(0);
     }
-    bool kept = (s->npages << OS_PAGE_SHIFT) <= LARGE_CACHE_BYTES;
+    bool first = large_cache_n == 0;
     if (kept) {
         large_cache[large_cache_n++] = s;
         large_cache_pages += s->npages;
     }
     lock_release(&large_lock);
+    if (!kept)
+        evicted[ne++] = s;
     for (unsigned i = 0; i < ne; i++)
         large_release(evicted[i]);
-    if (!kept)
-        large_release(s);
+    if (kept && first)
+        secure_kept_started();
+}
+
+uint64_t secure_large_decay(uint64_t cutoff)
+{
+    span_t *evicted[LARGE_CACHE_RUNS];
+    unsigned ne = 0;
+    lock_acquire(&large_lock);
+    while (large_cache_n > 0 && large_cache_oldest() <= cutoff) {
+        evicted[ne++] = large_cache[0];
+        large_cache_remove(0);
+    }
+    uint64_t oldest = large_cache_oldest();
+    lock_release(&large_lock);
+    for (unsigned i = 0; i < ne; i++)
+        large_release(evicted[i]);
+    return oldest;
+}
+
+bool secure_large_was_freed(const void *p, size_t *bytes)
+{
+    bool found = false;
+    lock_acquire(&large_lock);
+    for (unsigned i = 0; i < large_cache_n && !found; i++) {
+        if (large_cache[i]->start == p) {
+            *bytes = secure_large_data_bytes(large_cache[i]);
+            found = true;
+        }
+    }
+    lock_release(&large_lock);
+    return found;
+}
+
+/* The signal handler's view (no lock: reads only): the kept run holding
+ * addr, freed, or NULL. */
+const span_t *secure_large_kept_at(const void *addr)
+{
+    for (unsigned i = 0; i < large_cache_n && i < LARGE_CACHE_RUNS; i++) {
+        const span_t *c = large_cache[i];
+        if ((const char *)addr >= c->start && (const char *)addr < c->start + (c->npages << OS_PAGE_SHIFT))
+            return c;
+    }
+    return NULL;
 }
 
 /* malloc_trim, tide_purge: give every kept large run back. */
 void secure_large_trim(void)
 {
-    for (;;) {
-        span_t *s = NULL;
-        lock_acquire(&large_lock);
-        if (large_cache_n) {
-            s = large_cache[large_cache_n - 1];
-            large_cache_remove(large_cache_n - 1);
-        }
-        lock_release(&large_lock);
-        if (!s)
-            break;
-        large_release(s);
-    }
+    secure_large_decay(UINT64_MAX);
 }
 
 void secure_large_fork_lock(void)
@@ -196,7 +251,7 @@ void *secure_large_resize(span_t *s, void *p, size_t size, size_t target)
         if (!large_resize(s, p, padded))
             return NULL;
         guard_remove(guard);
-        secure_record(s, p, size);
+        secure_record(s, p, size, true);
         guard_place(s, p);
         return p;
     }
@@ -205,7 +260,7 @@ void *secure_large_resize(span_t *s, void *p, size_t size, size_t target)
     guard_remove(guard);
     void *q = large_resize(s, p, padded);
     if (q)
-        secure_record(s, q, size);
+        secure_record(s, q, size, true);
     guard_place(s, q ? q : p);
     return q;
 }

@@ -13,7 +13,8 @@
  *    or kept, and is made accessible again before its pages go back to the
  *    page heap, which may hand them out as anything;
  *  - a kept slab is in no page map entry (a free into it is not ours), and
- *    its state array has gone back to the recycling.
+ *    its state array has gone back to the recycling; it is kept at most
+ *    decay_ms (secure_decay.c).
  * The state arrays live outside the slab's pages, so no overflow from a
  * block can reach them.
  */
@@ -88,15 +89,17 @@ bool secure_slab_init(span_t *s)
 /* Empty slabs, guard page still in place, kept by page count: classes
  * whose slabs fill and empty in turn would otherwise pay two mprotect
  * calls (and a split and a merge of the mapping) per cycle. At most
- * SLAB_CACHE_BYTES in all: this much freed memory stays resident, outside
- * the decay policy until malloc_trim / tide_purge (the hardened build's
- * price for its guard pages). sh6bench (the bench's defaults): 7 000
- * mprotect calls for slab guards with 16 MiB, 2 300 with 64 MiB. */
+ * SLAB_CACHE_BYTES (and half the dirty cap) in all, each for at most
+ * decay_ms (secure_decay.c): the kept memory goes back to the page heap,
+ * and so to the decay policy, like any freed page. sh6bench (the bench's
+ * defaults): 7 000 mprotect calls for slab guards with 16 MiB, 2 300 with
+ * 64 MiB. */
 #define SLAB_CACHE_BYTES ((size_t)64 << 20)
 #define SLAB_CACHE_PAGES 18
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static span_t *slab_cache[SLAB_CACHE_PAGES];
+static span_t *slab_cache[SLAB_CACHE_PAGES]; /* newest first */
 static size_t slab_cache_pages;
+static uint64_t slab_cache_oldest = UINT64_MAX; /* at most the oldest keep time */
 
 /* The kept slab of npages pages taken off its list, or NULL. */
 static span_t *slab_cache_take(size_t npages)
@@ -123,20 +126,85 @@ span_t *secure_slab_alloc(size_t npages)
     return s;
 }
 
+/* Unprotect kept slab s's guard and give it to the page heap. */
+static void slab_give_back(span_t *s)
+{
+    os_protect(secure_guard_page(s), OS_PAGE_SIZE, true);
+    page_heap_free(s);
+}
+
+/* Under cache_lock: unlink the slabs kept at or before cutoff onto *out;
+ * recompute the oldest keep time. */
+static void slab_cache_expire_locked(uint64_t cutoff, span_t **out)
+{
+    uint64_t oldest = UINT64_MAX;
+    for (size_t n = 0; n < SLAB_CACHE_PAGES; n++) {
+        for (span_t **pp = &slab_cache[n]; *pp;) {
+            span_t *s = *pp;
+            if (s->sec_kept_ms <= cutoff) {
+                *pp = s->next;
+                slab_cache_pages -= n;
+                s->next = *out;
+                *out = s;
+            } else {
+                if (s->sec_kept_ms < oldest)
+                    oldest = s->sec_kept_ms;
+                pp = &s->next;
+            }
+        }
+    }
+    slab_cache_oldest = oldest;
+}
+
+static void slab_give_back_all(span_t *list)
+{
+    while (list) {
+        span_t *next = list->next;
+        slab_give_back(list);
+        list = next;
+    }
+}
+
+uint64_t secure_slab_decay(uint64_t cutoff)
+{
+    span_t *expired = NULL;
+    lock_acquire(&cache_lock);
+    if (slab_cache_oldest <= cutoff)
+        slab_cache_expire_locked(cutoff, &expired);
+    uint64_t oldest = slab_cache_pages ? slab_cache_oldest : UINT64_MAX;
+    lock_release(&cache_lock);
+    slab_give_back_all(expired);
+    return oldest;
+}
+
 bool secure_slab_release(span_t *s)
 {
     state_put(s);
-    if (s->sec_size && s->npages < SLAB_CACHE_PAGES) {
+    uint64_t decay = secure_kept_decay_ms();
+    if (s->sec_size && s->npages < SLAB_CACHE_PAGES && decay != 0) {
+        uint64_t now = os_now_ms();
+        span_t *expired = NULL;
+        bool kept = false, first = false;
         lock_acquire(&cache_lock);
-        if ((slab_cache_pages + s->npages) << OS_PAGE_SHIFT <= SLAB_CACHE_BYTES) {
+        if (now >= decay && slab_cache_oldest <= now - decay)
+            slab_cache_expire_locked(now - decay, &expired);
+        if ((slab_cache_pages + s->npages) << OS_PAGE_SHIFT <= secure_kept_cap_bytes(SLAB_CACHE_BYTES)) {
+            first = slab_cache_pages == 0;
             pagemap_set(s->start, s->npages, &span_none);
+            s->sec_kept_ms = now;
             s->next = slab_cache[s->npages];
             slab_cache[s->npages] = s;
             slab_cache_pages += s->npages;
-            lock_release(&cache_lock);
-            return true;
+            if (now < slab_cache_oldest)
+                slab_cache_oldest = now;
+            kept = true;
         }
         lock_release(&cache_lock);
+        slab_give_back_all(expired);
+        if (first)
+            secure_kept_started();
+        if (kept)
+            return true;
     }
     if (s->sec_size)
         os_protect(secure_guard_page(s), OS_PAGE_SIZE, true);
@@ -146,13 +214,11 @@ bool secure_slab_release(span_t *s)
 /* malloc_trim, tide_purge: give every kept slab back. */
 void secure_slab_trim(void)
 {
-    for (size_t n = 0; n < SLAB_CACHE_PAGES; n++) {
-        span_t *s;
-        while ((s = slab_cache_take(n)) != NULL) {
-            os_protect(secure_guard_page(s), OS_PAGE_SIZE, true);
-            page_heap_free(s);
-        }
-    }
+    span_t *all = NULL;
+    lock_acquire(&cache_lock);
+    slab_cache_expire_locked(UINT64_MAX, &all);
+    lock_release(&cache_lock);
+    slab_give_back_all(all);
 }
 
 void secure_slab_fork_lock(void)

@@ -2,7 +2,8 @@
  * its free list in a random order (TIDE_SECURE=1 only; mitigation
  * `shuffle`, off with -DTIDE_MITIGATION_SHUFFLE=0, for measuring only).
  *
- * Owns the per-thread generator and the carving. Invariant: a carve links
+ * Owns the per-thread generator (also the sampling phases', guarded.c) and
+ * the carving. Invariant: a carve links
  * exactly the n blocks from first, each once (a permutation of them), so
  * the slab's accounting is the same as the default build's in-order carve;
  * only which block malloc hands out next changes, so that consecutive
@@ -19,7 +20,7 @@
 
 static __thread uint64_t rng_state;
 
-static uint64_t rng_next(void)
+uint64_t secure_rand(void)
 {
     uint64_t x = rng_state;
     if (x == 0)
@@ -38,7 +39,7 @@ void secure_carve(span_t *s, char *first, uint32_t n)
         order[i] = (uint16_t)i;
     if (MITIGATION_ON(shuffle)) {
         for (uint32_t i = n; i > 1; i--) { /* Fisher-Yates */
-            uint32_t j = (uint32_t)(((rng_next() >> 32) * i) >> 32);
+            uint32_t j = (uint32_t)(((secure_rand() >> 32) * i) >> 32);
             uint16_t t = order[i - 1];
             order[i - 1] = order[j];
             order[j] = t;

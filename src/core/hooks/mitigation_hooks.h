@@ -64,6 +64,23 @@ static inline size_t mitigation_large_zero_bytes(size_t padded)
     return padded;
 }
 
+/* The page heap's decay tick (page_heap_decay_tick, no lock held): memory
+ * the hardened build keeps outside the page heap decays too. Returns the
+ * earlier of next and the kept memory's own next deadline. */
+static inline uint64_t mitigation_decay_tick(uint64_t now, uint64_t next)
+{
+    (void)now;
+    return next;
+}
+
+/* The purger's wake-up, as the background thread registers it
+ * (page_heap_on_dirty): the hardened build calls it when it starts
+ * keeping memory, so an idle program still gives that back. */
+static inline void mitigation_on_dirty_hook(void (*fn)(void))
+{
+    (void)fn;
+}
+
 #pragma GCC visibility pop
 
 #endif

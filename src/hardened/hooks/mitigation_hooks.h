@@ -66,6 +66,18 @@ static inline size_t mitigation_large_zero_bytes(size_t padded)
     return padded - OS_PAGE_SIZE;
 }
 
+/* The kept slabs and runs decay with the page heap's dirty pages
+ * (secure_decay.c). */
+static inline uint64_t mitigation_decay_tick(uint64_t now, uint64_t next)
+{
+    return secure_kept_tick(now, next);
+}
+
+static inline void mitigation_on_dirty_hook(void (*fn)(void))
+{
+    secure_kept_set_wake(fn);
+}
+
 #pragma GCC visibility pop
 
 #endif

@@ -9,9 +9,11 @@
  * requested size + 1 (0 = free). */
 #define SPAN_MITIGATION_HOT_FIELDS uint16_t *sec_state;
 /* sec_size: a large or huge block's requested size (a slab: its guard is
- * in place); sec_guarded: a large run's guard page is protected. */
+ * in place); sec_guarded: a large run's guard page is protected;
+ * sec_kept_ms: when a kept slab or run was kept (secure_decay.c). */
 #define SPAN_MITIGATION_FIELDS \
     size_t sec_size;           \
+    uint64_t sec_kept_ms;      \
     uint8_t sec_guarded;
 
 #include "hardened/secure_list.h"

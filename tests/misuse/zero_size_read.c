@@ -1,0 +1,11 @@
+/* Read through the pointer malloc(0) returned. */
+#include "misuse.h"
+int main(void)
+{
+    char *p = opaque(malloc(0));
+    if (p == NULL)
+        return 0;
+    misuse_sink = ((volatile char *)p)[0];
+    free(p);
+    return 0;
+}

@@ -21,7 +21,7 @@ echo "$out" | grep -q "jemalloc interface: yes" || die "HasJemalloc()-style dete
 WORK=$(mktemp -d /tmp/tide-rocksdb-je.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 librocks=$(ldd "$(command -v db_bench)" | awk '/librocksdb/{print $3}')
-if [ -n "$librocks" ] && nm -D "$librocks" | grep -qE ' [wU] mallctl$'; then
+if [ -n "$librocks" ] && grep -qE ' [wU] mallctl$' <<<"$(nm -D "$librocks")"; then
     echo "note: $librocks refers to mallctl: its HasJemalloc() is live"
 else
     echo "note: ${librocks:-db_bench} has no reference to mallctl: RocksDB was built without ROCKSDB_JEMALLOC"

@@ -107,7 +107,7 @@ cp "$RT" "$DEV" "$WORK/"
     { cat "$WORK/apt.log" >&2; fail "apt-get install ./tidemalloc_*.deb failed"; }
 dpkg -L tidemalloc tidemalloc-dev | sort -u >"$WORK/installed"
 [ "$(/usr/bin/tide --version)" = "tide $V" ] || fail "installed tide --version"
-ldconfig -p | grep -q "libtidemalloc.so.0 .*=> .*/$MA/libtidemalloc.so.0" || fail "ldconfig does not know libtidemalloc.so.0"
+grep -q "libtidemalloc.so.0 .*=> .*/$MA/libtidemalloc.so.0" <<<"$(ldconfig -p)" || fail "ldconfig does not know libtidemalloc.so.0"
 LD_PRELOAD=/$lib/libtidemalloc.so.0 grep -q "/$lib/libtidemalloc.so.$V" /proc/self/maps ||
     fail "LD_PRELOAD of the installed library did not map it"
 ok "apt-get install: tide $V, ldconfig knows libtidemalloc.so.0, LD_PRELOAD=/$lib/libtidemalloc.so.0 maps it"
@@ -133,5 +133,5 @@ done <"$WORK/installed"
 for d in "/$lib/tidemalloc" "/$lib/cmake/tidemalloc" /usr/share/doc/tidemalloc /usr/share/doc/tidemalloc-dev; do
     [ ! -e "$d" ] || fail "apt-get remove left $d"
 done
-! ldconfig -p | grep -q libtidemalloc || fail "the ld.so cache still lists libtidemalloc"
+! grep -q libtidemalloc <<<"$(ldconfig -p)" || fail "the ld.so cache still lists libtidemalloc"
 ok "apt-get remove: none of the $(wc -l <"$WORK/installed") paths, no package state, no ld.so cache entry left"

@@ -83,9 +83,9 @@ check_consumers() {
     check_consumer "$d/app" "$lib" "$v"
     check_consumer "$d/cmake/build/app" "$lib" "$v"
     check_consumer "$d/cmake/build/app-static" "$d/cmake/build/app-static" "$v"
-    ! readelf -d "$d/cmake/build/app-static" | grep -q 'NEEDED.*libtidemalloc' ||
+    ! grep -q 'NEEDED.*libtidemalloc' <<<"$(readelf -d "$d/cmake/build/app-static")" ||
         fail "app-static still needs libtidemalloc.so"
-    readelf -d "$d/app" | grep -q 'NEEDED.*\[libtidemalloc\.so\.0\]' ||
+    grep -q 'NEEDED.*\[libtidemalloc\.so\.0\]' <<<"$(readelf -d "$d/app")" ||
         fail "app does not record the soname libtidemalloc.so.0"
 }
 
@@ -98,7 +98,7 @@ man_check() {
     shift
     err=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null) || fail "man -l $page failed: $err"
     [ -z "$err" ] || fail "man -l $page warns: $err"
-    MANWIDTH=80 man -l "$page" 2>/dev/null | grep -q '^NAME' || fail "man -l $page: no NAME section"
+    grep -q '^NAME' <<<"$(MANWIDTH=80 man -l "$page" 2>/dev/null)" || fail "man -l $page: no NAME section"
     text=$(zcat -f "$page" | sed 's/\\-/-/g; s/\\f[BIRP]//g')
     for w in "$@"; do
         grep -qF -- "$w" <<<"$text" || fail "$page does not mention $w"

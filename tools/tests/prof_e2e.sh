@@ -36,9 +36,9 @@ cat "$WORK/pprof"
 grep -q '^Type: inuse_space' "$WORK/pprof" || fail "pprof: default sample type is not inuse_space"
 first=$(awk '/ flat%/ { getline; print; exit }' "$WORK/pprof")
 [[ $first == *" hot_site" ]] || fail "pprof's first function: $first"
-go tool pprof -top -lines "$pprof" 2>/dev/null | awk '/ flat%/ { getline; print; exit }' | grep -q "hot_site .*$site" ||
+awk '/ flat%/ { getline; print; exit }' <<<"$(go tool pprof -top -lines "$pprof" 2>/dev/null)" | grep -q "hot_site .*$site" ||
     fail "pprof -lines does not put hot_site at $site"
-go tool pprof -sample_index=alloc_space -top "$pprof" 2>/dev/null | grep -q ' churn$' ||
+grep -q ' churn$' <<<"$(go tool pprof -sample_index=alloc_space -top "$pprof" 2>/dev/null)" ||
     fail "pprof alloc_space lacks the freed churn"
 
 # (c) the folded file and tide prof top agree, and tide prof reads all three.

@@ -21,6 +21,6 @@ theirs=$(awk '$NF == "main.hotSite" { v = $1; m = 1 / 1048576
   sub("[kMG]?B$", "", v); printf "%.1f\n", v * m; exit }' "$WORK/pprof")
 ours=$(awk '{ print $1 }' <<<"$row")
 [[ -n $theirs && $theirs == "$ours" ]] || fail "hot site: go tool pprof $theirs MB, tide prof $ours MiB"
-"$TIDE" prof folded "$WORK/heap.pb.gz" | grep -q '^runtime.main;main.main;main.hotSite [0-9]*$' ||
+grep -q '^runtime.main;main.main;main.hotSite [0-9]*$' <<<"$("$TIDE" prof folded "$WORK/heap.pb.gz")" ||
     fail "folded: $("$TIDE" prof folded "$WORK/heap.pb.gz")"
 ok "tide prof reads Go's own heap profiles"

@@ -89,21 +89,21 @@ grep -q '(1 functions shrank)' "$WORK/shrink" || fail "diff: shrinking not told"
 
 # ---- a profile with nothing live: said so, and an empty flame graph
 "$PW" fixture "$WORK/z.heap" 0 0 || fail "fixture z"
-"$TIDE" prof top "$WORK/z.heap" | grep -q '^(no live bytes in this profile)$' || fail "empty profile: top"
+grep -q '^(no live bytes in this profile)$' <<<"$("$TIDE" prof top "$WORK/z.heap")" || fail "empty profile: top"
 [[ -z $("$TIDE" prof folded "$WORK/z.heap") ]] || fail "empty profile: folded printed stacks"
 "$TIDE" prof flame "$WORK/z.heap" -o "$WORK/z.svg" 2>/dev/null && python3 -c '
 import sys, xml.etree.ElementTree as ET
 assert not ET.parse(sys.argv[1]).getroot().findall("{http://www.w3.org/2000/svg}g")' "$WORK/z.svg" ||
     fail "empty profile: flame"
-"$TIDE" prof top --alloc "$WORK/z.heap" | grep -q ' churn ' || fail "empty profile: --alloc still has churn"
+grep -q ' churn ' <<<"$("$TIDE" prof top --alloc "$WORK/z.heap")" || fail "empty profile: --alloc still has churn"
 
 # ---- a gzipped heap_v2 reads the same
 gzip -c "$WORK/a.heap" > "$WORK/a.heap.gz"
 "$TIDE" prof folded "$WORK/a.heap.gz" | cmp -s - "$WORK/folded" || fail "gzipped heap_v2 reads differently"
 
 # ---- help and usage
-"$TIDE" prof --help | grep -q 'tide prof COMMAND' || fail "prof --help"
-"$TIDE" help prof | grep -q 'flame' || fail "help prof"
+grep -q 'tide prof COMMAND' <<<"$("$TIDE" prof --help)" || fail "prof --help"
+grep -q 'flame' <<<"$("$TIDE" help prof)" || fail "help prof"
 rc=0; "$TIDE" prof bogus 2>/dev/null || rc=$?
 [[ $rc == 2 ]] || fail "unknown subcommand should exit 2, not $rc"
 rc=0; "$TIDE" prof top 2>/dev/null || rc=$?

@@ -29,7 +29,7 @@
 #include "platform/os.h"
 #include "prof/prof_internal.h"
 #include "service/background.h"
-#include "service/limits.h"
+#include "service/mem_limits.h"
 #include "service/stats.h"
 #include "service/stats_socket.h"
 

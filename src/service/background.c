@@ -18,7 +18,7 @@
 #include "core/heap.h"
 #include "platform/os.h"
 #include "core/page_heap.h"
-#include "limits.h"
+#include "mem_limits.h"
 #include "prof/prof_internal.h"
 #include "stats.h"
 

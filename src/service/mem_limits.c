@@ -1,5 +1,5 @@
-/* limits — resolving limit_soft and limit_hard, sampling the charge, the
- * pressure trigger, and the limit statistics (limits.h).
+/* mem_limits — resolving limit_soft and limit_hard, sampling the charge, the
+ * pressure trigger, and the limit statistics (mem_limits.h).
  *
  * Invariant: core/limit.h holds the limits in force; they change only in
  * resolve(), under `limits_lock`, from the options and the cgroup as last
@@ -7,7 +7,7 @@
  * zero and is at most one sampling interval old while a limit is set.
  */
 #define _GNU_SOURCE
-#include "limits.h"
+#include "mem_limits.h"
 
 #include <pthread.h>
 #include <string.h>

@@ -1,10 +1,10 @@
-/* limits — where the memory limits come from and how the charge is kept
+/* mem_limits — where the memory limits come from and how the charge is kept
  * current: the options limit_soft and limit_hard, resolved against the
  * cgroup when `auto`, the sampling of the process's (or cgroup's) charge,
  * and the pressure stall trigger that wakes the background thread. The
  * limits themselves, and what they do, are core/limit.h's. */
-#ifndef TIDE_LIMITS_H
-#define TIDE_LIMITS_H
+#ifndef TIDE_MEM_LIMITS_H
+#define TIDE_MEM_LIMITS_H
 
 #include <stddef.h>
 #include <stdint.h>

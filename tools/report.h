@@ -20,6 +20,8 @@ const char *pct_str(const summary_t *s, char *buf, size_t size);
 const char *moment_str(const summary_t *s, bool steady, char *buf, size_t size);
 /* "40.0 MiB at 1.2 s", or "no samples". */
 const char *peak_str(const summary_t *s, char *buf, size_t size);
+/* The memory limits of a run and how close its peak RSS came, or "none reported". */
+const char *limit_str(const summary_t *s, char *buf, size_t size);
 
 /* ---- report_svg.c ---- */
 /* The colour of the c-th run, the same in every chart of the page. */

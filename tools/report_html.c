@@ -89,6 +89,14 @@ static void summary_table(FILE *f, run_data_t *runs, size_t n)
     fputs("</tr>\n<tr><th>over the steady state</th>", f);
     for (size_t c = 0; c < n; c++)
         text_cell(f, "<td class=\"diag\">", moment_str(&runs[c].sum, true, b, sizeof b), "</td>");
+    bool any_limit = false;
+    for (size_t c = 0; c < n; c++)
+        any_limit |= runs[c].sum.limit_soft != UNKNOWN || runs[c].sum.limit_hard != UNKNOWN;
+    if (any_limit) {
+        fputs("</tr>\n<tr><th>memory limit</th>", f);
+        for (size_t c = 0; c < n; c++)
+            text_cell(f, "<td class=\"diag\">", limit_str(&runs[c].sum, b, sizeof b), "</td>");
+    }
     bool any_note = false;
     for (size_t c = 0; c < n; c++)
         any_note |= runs[c].meta.frag_note != NULL;
@@ -184,6 +192,7 @@ static bool room_for(const page_charts_t *pc, size_t need)
 static void chart_rss_and_live(FILE *f, page_charts_t *pc)
 {
     pc->nl = 0;
+    bool any_limit = false;
     for (size_t c = 0; c < pc->n; c++) {
         const series_t *s = &pc->runs[c].series;
         if (!add_line(pc, c, "RSS", false, s->rss, NULL))
@@ -191,12 +200,19 @@ static void chart_rss_and_live(FILE *f, page_charts_t *pc)
         if ((pc->runs[c].sum.final_live != UNKNOWN || s->n == 0) &&
             !add_line(pc, c, "live bytes", true, s->live, NULL))
             break;
+        if (pc->runs[c].sum.limit_soft != UNKNOWN && !add_line(pc, c, "soft limit", true, s->limit_soft, NULL))
+            break;
+        if (pc->runs[c].sum.limit_hard != UNKNOWN && !add_line(pc, c, "hard limit", true, s->limit_hard, NULL))
+            break;
         if (!room_for(pc, 3))
             break;
+        any_limit = any_limit || pc->runs[c].sum.limit_soft != UNKNOWN || pc->runs[c].sum.limit_hard != UNKNOWN;
     }
     chart(f, "RSS and live bytes",
-          "Solid: RSS, what the system charges the process. Dashed: live bytes, what the "
-          "program has allocated and not freed.",
+          any_limit ? "Solid: RSS, what the system charges the process. Dashed: live bytes, what the "
+                      "program has allocated and not freed, and the memory limits the process ran under."
+                    : "Solid: RSS, what the system charges the process. Dashed: live bytes, what the "
+                      "program has allocated and not freed.",
           pc->lines, pc->nl, pc->tmax);
 }
 

@@ -80,6 +80,20 @@ void report_print_table(FILE *f, run_data_t *runs, size_t n)
     print_diagnoses(f, runs, n);
 }
 
+const char *limit_str(const summary_t *s, char *buf, size_t size)
+{
+    char soft[32], hard[32];
+    if (s->limit_soft == UNKNOWN && s->limit_hard == UNKNOWN) {
+        snprintf(buf, size, "none reported");
+        return buf;
+    }
+    snprintf(buf, size, "soft %s, hard %s: peak RSS came to %.0f%% of the %s limit",
+             s->limit_soft != UNKNOWN ? fmt_bytes(s->limit_soft, soft, sizeof soft) : "none",
+             s->limit_hard != UNKNOWN ? fmt_bytes(s->limit_hard, hard, sizeof hard) : "none",
+             s->limit_peak_pct, s->limit_soft != UNKNOWN ? "soft" : "hard");
+    return buf;
+}
+
 const char *moment_str(const summary_t *s, bool steady, char *buf, size_t size)
 {
     if (!s->has_moments)

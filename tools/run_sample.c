@@ -41,6 +41,13 @@ bool sampler_drain(sampler_t *c)
     }
 }
 
+/* A limit (0 or UNKNOWN: none): the largest any process has. */
+static void acc_limit(uint64_t *dst, uint64_t v)
+{
+    if (v != UNKNOWN && v != 0 && (*dst == UNKNOWN || v > *dst))
+        *dst = v;
+}
+
 static void acc(uint64_t *dst, uint64_t v)
 {
     if (v == UNKNOWN)
@@ -60,6 +67,8 @@ static void add_allocator_figures(sample_t *s, const proc_stats_t *ps, uint64_t 
         acc(&s->tide_mapped, ps->tide_mapped);
         acc(&s->tide_metadata, ps->tide_metadata);
         acc(&s->tide_purged, ps->tide_purged);
+        acc_limit(&s->limit_soft, ps->tide_limit_soft);
+        acc_limit(&s->limit_hard, ps->tide_limit_hard);
         return;
     }
     acc(&s->glibc_arenas, ps->glibc_arenas);
@@ -80,6 +89,7 @@ static void write_row(sampler_t *c, const pending_t *p)
     s.t_ms = p->t - c->t0;
     s.free_held = s.tide_active = s.tide_dirty = s.tide_mapped = UNKNOWN;
     s.tide_metadata = s.tide_purged = UNKNOWN;
+    s.limit_soft = s.limit_hard = UNKNOWN;
     s.glibc_arenas = s.glibc_free = s.glibc_system = s.glibc_mmap = UNKNOWN;
     uint64_t live = 0, biggest_glibc = 0;
     for (size_t i = 0; i < p->n; i++) {

@@ -71,6 +71,8 @@ static void print_summary(const run_meta_t *meta, const summary_t *s, const char
         fprintf(stderr, "  at peak RSS  %s\n", moment_str(s, false, b, sizeof b));
         fprintf(stderr, "  steady state %s\n", moment_str(s, true, b, sizeof b));
     }
+    if (s->limit_soft != UNKNOWN || s->limit_hard != UNKNOWN)
+        fprintf(stderr, "  limit        %s\n", limit_str(s, b, sizeof b));
     if (meta->frag_note)
         fprintf(stderr, "  pinned       %s\n", meta->frag_note);
     fprintf(stderr, "  wrote        %s, %s\n", csv_path, html);

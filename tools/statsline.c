@@ -144,6 +144,8 @@ static int tide_line(const uint64_t *v, proc_stats_t *o)
     o->tide_mapped = v[TIDE_KEY_mapped];
     o->tide_metadata = v[TIDE_KEY_metadata];
     o->tide_purged = v[TIDE_KEY_purged];
+    o->tide_limit_soft = v[TIDE_KEY_limit_soft];
+    o->tide_limit_hard = v[TIDE_KEY_limit_hard];
     /* Free bytes tidemalloc holds resident: free room inside active
      * pages, plus freed pages not yet purged. */
     if (active != UNKNOWN && dirty != UNKNOWN)
@@ -202,6 +204,7 @@ int stats_parse_line(const char *line, size_t len, proc_stats_t *o)
 {
     memset(o, 0, sizeof *o);
     o->live = o->free_held = UNKNOWN;
+    o->tide_limit_soft = o->tide_limit_hard = UNKNOWN;
     o->alloc_t_ms = UNKNOWN;
     parsed_line_t p;
     if (split_line(line, len, &p) != 0)
@@ -302,6 +305,7 @@ void stats_at(stats_table_t *t, pid_t pid, uint64_t t_ms, uint64_t max_ahead_ms,
 {
     memset(out, 0, sizeof *out);
     out->live = out->free_held = UNKNOWN;
+    out->tide_limit_soft = out->tide_limit_hard = UNKNOWN;
     proc_hist_t *e = stats_find(t, pid);
     if (!e || !e->nlines)
         return;

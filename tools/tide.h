@@ -65,6 +65,7 @@ typedef struct proc_stats {
     uint64_t live;      /* tide: live=; glibc: system - free + mmap */
     uint64_t free_held; /* free bytes the allocator holds (see README) */
     uint64_t tide_active, tide_dirty, tide_mapped, tide_metadata, tide_purged;
+    uint64_t tide_limit_soft, tide_limit_hard; /* UNKNOWN: not reported; 0: none */
     uint64_t glibc_arenas, glibc_free, glibc_system, glibc_mmap;
     char *glibc_arena_free; /* "f0;f1;..." or NULL */
     /* From the program itself (app-stats live=), if any. */
@@ -119,6 +120,7 @@ typedef struct sample {
     uint64_t tide_active, tide_dirty, tide_mapped, tide_metadata, tide_purged;
     uint64_t glibc_arenas, glibc_free, glibc_system, glibc_mmap;
     const char *glibc_arena_free; /* may be NULL */
+    uint64_t limit_soft, limit_hard; /* the largest any process has, UNKNOWN: none */
 } sample_t;
 
 void csv_write_header(FILE *f);
@@ -129,6 +131,7 @@ void csv_write_row(FILE *f, const sample_t *s);
 typedef struct series {
     size_t n;
     uint64_t *t_ms, *rss, *live, *unreported_rss, *free_held, *tide_dirty;
+    uint64_t *limit_soft, *limit_hard; /* UNKNOWN where no limit */
     unsigned *procs, *reporting;
     char *final_arena_free; /* glibc_arena_free of the last row that has one */
 } series_t;
@@ -172,6 +175,10 @@ typedef struct summary {
     uint64_t moment_peak_t_ms, steady_from_ms, steady_to_ms, steady_t_ms;
     size_t steady_samples;
     char peak_diagnosis[512], steady_diagnosis[512];
+    /* The memory limits the process reported (the largest seen; UNKNOWN:
+     * none), and how close RSS came: peak RSS over the lower limit. */
+    uint64_t limit_soft, limit_hard;
+    double limit_peak_pct;
 } summary_t;
 
 void summarize(const series_t *s, const run_meta_t *m, summary_t *out);

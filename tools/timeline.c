@@ -14,7 +14,7 @@ static const char *const columns[] = {
     "allocator_free_bytes", "tide_active_bytes", "tide_dirty_bytes",
     "tide_mapped_bytes", "tide_metadata_bytes", "tide_purged_bytes",
     "glibc_arenas", "glibc_free_bytes", "glibc_system_bytes", "glibc_mmap_bytes",
-    "glibc_arena_free",
+    "glibc_arena_free", "limit_soft_bytes", "limit_hard_bytes",
 };
 #define NCOLUMNS (sizeof columns / sizeof columns[0])
 
@@ -52,15 +52,19 @@ void csv_write_row(FILE *f, const sample_t *s)
     put(f, s->glibc_free);
     put(f, s->glibc_system);
     put(f, s->glibc_mmap);
-    fprintf(f, ",%s\n", s->glibc_arena_free ? s->glibc_arena_free : "");
+    fprintf(f, ",%s", s->glibc_arena_free ? s->glibc_arena_free : "");
+    put(f, s->limit_soft);
+    put(f, s->limit_hard);
+    fputc('\n', f);
 }
 
 /* ---- reading timeline.csv ---- */
 
-enum { C_T, C_PROCS, C_REPORTING, C_RSS, C_LIVE, C_UNREP, C_FREE, C_DIRTY, C_ARENAS, C_N };
+enum { C_T, C_PROCS, C_REPORTING, C_RSS, C_LIVE, C_UNREP, C_FREE, C_DIRTY, C_ARENAS, C_SOFT, C_HARD, C_N };
 static const char *const wanted[C_N] = {
     "t_ms", "procs", "reporting", "rss_bytes", "live_bytes",
     "unreported_rss_bytes", "allocator_free_bytes", "tide_dirty_bytes", "glibc_arena_free",
+    "limit_soft_bytes", "limit_hard_bytes",
 };
 
 int series_read(const char *path, series_t *s, char *err, size_t errsize)
@@ -105,6 +109,8 @@ int series_read(const char *path, series_t *s, char *err, size_t errsize)
             s->unreported_rss = xrealloc(s->unreported_rss, cap * sizeof *s->unreported_rss);
             s->free_held = xrealloc(s->free_held, cap * sizeof *s->free_held);
             s->tide_dirty = xrealloc(s->tide_dirty, cap * sizeof *s->tide_dirty);
+            s->limit_soft = xrealloc(s->limit_soft, cap * sizeof *s->limit_soft);
+            s->limit_hard = xrealloc(s->limit_hard, cap * sizeof *s->limit_hard);
             s->procs = xrealloc(s->procs, cap * sizeof *s->procs);
             s->reporting = xrealloc(s->reporting, cap * sizeof *s->reporting);
         }
@@ -143,6 +149,8 @@ int series_read(const char *path, series_t *s, char *err, size_t errsize)
         s->unreported_rss[i] = v[C_UNREP] == UNKNOWN ? 0 : v[C_UNREP];
         s->free_held[i] = v[C_FREE];
         s->tide_dirty[i] = v[C_DIRTY];
+        s->limit_soft[i] = v[C_SOFT];
+        s->limit_hard[i] = v[C_HARD];
         s->procs[i] = v[C_PROCS] == UNKNOWN ? 1 : (unsigned)v[C_PROCS];
         s->reporting[i] = v[C_REPORTING] == UNKNOWN ? 0 : (unsigned)v[C_REPORTING];
     }
@@ -159,6 +167,8 @@ void series_free(series_t *s)
     free(s->unreported_rss);
     free(s->free_held);
     free(s->tide_dirty);
+    free(s->limit_soft);
+    free(s->limit_hard);
     free(s->procs);
     free(s->reporting);
     free(s->final_arena_free);
@@ -365,12 +375,30 @@ static void summarize_moments(const series_t *s, bool grows, uint64_t growth, su
     diagnose_at(s, mid, grows, growth, o->steady_diagnosis, sizeof o->steady_diagnosis);
 }
 
+/* The limits the run reported, and the peak RSS against the lower one. */
+static void summarize_limits(const series_t *s, summary_t *o)
+{
+    o->limit_soft = o->limit_hard = UNKNOWN;
+    o->limit_peak_pct = -1;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->limit_soft[i] != UNKNOWN && (o->limit_soft == UNKNOWN || s->limit_soft[i] > o->limit_soft))
+            o->limit_soft = s->limit_soft[i];
+        if (s->limit_hard[i] != UNKNOWN && (o->limit_hard == UNKNOWN || s->limit_hard[i] > o->limit_hard))
+            o->limit_hard = s->limit_hard[i];
+    }
+    uint64_t lower = o->limit_soft != UNKNOWN ? o->limit_soft : o->limit_hard;
+    if (lower != UNKNOWN && lower)
+        o->limit_peak_pct = 100.0 * (double)o->peak_rss / (double)lower;
+}
+
 void summarize(const series_t *s, const run_meta_t *m, summary_t *o)
 {
     memset(o, 0, sizeof *o);
     o->hwm = m->hwm;
     o->final_live = o->not_live = UNKNOWN;
     o->not_live_pct = -1;
+    o->limit_soft = o->limit_hard = UNKNOWN;
+    o->limit_peak_pct = -1;
     o->samples = s->n;
     const char *alloc = m->allocator ? m->allocator : "this allocator";
     char b1[32], b2[32];
@@ -393,6 +421,7 @@ void summarize(const series_t *s, const run_meta_t *m, summary_t *o)
     o->final_procs = s->procs[f];
     o->final_reporting = s->reporting[f];
     o->final_unreported_rss = s->unreported_rss[f];
+    summarize_limits(s, o);
 
     if (o->final_live == UNKNOWN) {
         const char *why = "";

@@ -39,6 +39,8 @@ int main(int argc, char **argv)
             free(obj[i]);
             obj[i] = NULL;
         }
-    usleep(400 * 1000);
+    /* Long enough for several samples of the shutdown even on a loaded
+     * machine (the test samples every 50 ms). */
+    usleep(1200 * 1000);
     return 0;
 }

@@ -39,7 +39,8 @@ static heap_t *current_heap(void)
 }
 
 /* alloc_generic's work, on the thread's heap (or the exited threads'). */
-static void *alloc_once(size_t size, size_t align, bool zero, const void *caller)
+static inline __attribute__((always_inline)) void *alloc_once(size_t size, size_t align, bool zero,
+                                                                const void *caller)
 {
     void *g = mitigation_alloc_sampled(size, align, zero);
     if (g)
@@ -102,19 +103,27 @@ static void *alloc_once(size_t size, size_t align, bool zero, const void *caller
 /* Past the hard limit (core/limit.h) a request fails only after everything
  * that can be purged was: the threads' caches and batches, the orphans'
  * pages, every dirty page. Then it is retried once. */
-static void *alloc_from_heap(size_t size, size_t align, bool zero, const void *caller)
+static __attribute__((noinline, cold)) void *alloc_at_hard_limit(size_t size, size_t align, bool zero,
+                                                                   const void *caller)
 {
-    void *p = alloc_once(size, align, zero, caller);
-    if (likely(p != NULL) || !limit_hard())
-        return p;
     tide_purge();
     uint64_t refused = limit_refusals();
-    p = alloc_once(size, align, zero, caller);
+    void *p = alloc_once(size, align, zero, caller);
     if (p == NULL && limit_refusals() != refused) {
         limits_note_failure(size);
         errno = ENOMEM;
     }
     return p;
+}
+
+/* The retry is out of line: the slow path stays one inlined attempt. */
+static inline __attribute__((always_inline)) void *alloc_from_heap(size_t size, size_t align, bool zero,
+                                                                   const void *caller)
+{
+    void *p = alloc_once(size, align, zero, caller);
+    if (likely(p != NULL) || !limit_hard())
+        return p;
+    return alloc_at_hard_limit(size, align, zero, caller);
 }
 
 /* Every allocation that missed the fast path, and every alignment. */

@@ -309,8 +309,10 @@ static uint64_t put_string(named_ctx_t *c, const char *a, const char *sep, const
     if (na + ns + nb > c->path_cap)
         nb = ns = 0, na = na > c->path_cap ? c->path_cap : na;
     memcpy(c->path, a, na);
-    memcpy(c->path + na, sep, ns);
-    memcpy(c->path + na + ns, b, nb);
+    if (ns) /* memcpy may not be given NULL, even for 0 bytes */
+        memcpy(c->path + na, sep, ns);
+    if (nb)
+        memcpy(c->path + na + ns, b, nb);
     top_bytes(c->g, P_STRING_TABLE, c->path, na + ns + nb);
     return (*c->nstr)++;
 }

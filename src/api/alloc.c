@@ -38,6 +38,19 @@ static heap_t *current_heap(void)
     return h;
 }
 
+/* The class for a small request: the first at or above size whose block
+ * size is a multiple of the alignment (slabs start on a page, so such a
+ * class gives aligned blocks); SC_COUNT if none. nallocx answers with it
+ * too. */
+static inline unsigned class_for(size_t size, size_t align)
+{
+    unsigned cls = sc_of_size(size);
+    size_t misalign = align ? align - 1 : 0;
+    while (cls < SC_COUNT && (sc_block_size[cls] & misalign) != 0)
+        cls++;
+    return cls;
+}
+
 /* alloc_generic's work, on the thread's heap (or the exited threads'). */
 static inline __attribute__((always_inline)) void *alloc_once(size_t size, size_t align, bool zero,
                                                                 const void *caller)
@@ -55,12 +68,7 @@ static inline __attribute__((always_inline)) void *alloc_once(size_t size, size_
         if (p && zero && size <= SC_SMALL_MAX)
             memset(p, 0, size);
     } else if (size <= SC_SMALL_MAX && align <= OS_PAGE_SIZE) {
-        unsigned cls = sc_of_size(size);
-        /* A class whose block size is a multiple of the alignment gives
-         * aligned blocks: slabs start on a page. */
-        size_t misalign = align ? align - 1 : 0;
-        while (cls < SC_COUNT && (sc_block_size[cls] & misalign) != 0)
-            cls++;
+        unsigned cls = class_for(size, align);
         if (cls < SC_COUNT && sc_is_central(cls) && central_on()) {
             /* Arena blocks are charged one by one: a cache refill hands
              * out blocks a later malloc returns. */
@@ -150,18 +158,13 @@ void *alloc_with(size_t size, size_t align, bool zero, const void *caller)
     return alloc_generic(size, align <= 16 ? 0 : align, zero, caller);
 }
 
-/* The class search is alloc_from_heap's: the first class at or above size
- * whose block size is a multiple of the alignment. */
 size_t alloc_usable_for(size_t size, size_t align)
 {
     size_t usable;
     if (mitigation_usable_for(size, &usable))
         return usable;
     if (size <= SC_SMALL_MAX && align <= OS_PAGE_SIZE) {
-        unsigned cls = sc_of_size(size);
-        size_t misalign = align ? align - 1 : 0;
-        while (cls < SC_COUNT && (sc_block_size[cls] & misalign) != 0)
-            cls++;
+        unsigned cls = class_for(size, align);
         if (cls < SC_COUNT)
             return sc_block_size[cls];
     }

@@ -146,6 +146,13 @@ static size_t small_allocated(void)
     return sum > cached ? sum - cached : 0;
 }
 
+/* The rest of stats.allocated: large and huge blocks. */
+static size_t large_allocated(void)
+{
+    size_t all = (size_t)snapshot().live_usable, small = small_allocated();
+    return all > small ? all - small : 0;
+}
+
 static tide_class_stats_t class_stats(size_t i)
 {
     tide_class_stats_t k[SC_COUNT];
@@ -291,8 +298,7 @@ RO(ctl_sa_pactive, size_t, (size_t)(snapshot().active >> OS_PAGE_SHIFT))
 RO(ctl_sa_pdirty, size_t, (size_t)(snapshot().dirty >> OS_PAGE_SHIFT))
 RO(ctl_sa_pmuzzy, size_t, 0)
 RO(ctl_sa_small_allocated, size_t, small_allocated())
-RO(ctl_sa_large_allocated, size_t, (size_t)snapshot().live_usable > small_allocated()
-                                       ? (size_t)snapshot().live_usable - small_allocated() : 0)
+RO(ctl_sa_large_allocated, size_t, large_allocated())
 RO(ctl_sa_bin_curregs, size_t, (size_t)class_stats(c->index[1]).blocks_in_use)
 RO(ctl_sa_bin_curslabs, size_t, (size_t)class_stats(c->index[1]).slabs)
 

@@ -291,14 +291,8 @@ bool os_object_path(const void *addr, char *out, size_t cap)
 uint64_t os_rss_bytes(void)
 {
     char buf[128];
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (os_read_file("/proc/self/statm", buf, sizeof buf) < 0)
         return 0;
-    long n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
     /* "size resident shared ...", in pages */
     const char *p = buf;
     while (*p && *p != ' ')

@@ -13,12 +13,15 @@ sock=tide-top-$$
 mkfifo "$WORK/ready"
 TIDE_CONF=prof:true,stats_socket:true,lg_prof_sample:14,prof_final:false LD_PRELOAD=$LIB "$PW" leak 30 >"$WORK/ready" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; tmux -L $sock kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# Each part gets a server of its own: kill-server returns before the server
+# has gone, and a new session on the same socket can reach the dying one.
+gone=$sock-gone
+trap 'kill $pid 2>/dev/null || true; tmux -L $sock kill-server 2>/dev/null || true; tmux -L $gone kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
 read -r word _ <"$WORK/ready"
 [[ $word == ready ]] || fail "the workload did not start"
 
 tmux -L $sock new-session -d -x 120 -y 60 "$TIDE top $pid; echo \"tide top exited \$?\" >$WORK/rc; sleep 30"
-screen() { tmux -L $sock capture-pane -p >"$WORK/screen"; }
+screen() { tmux -L "${1:-$sock}" capture-pane -p >"$WORK/screen"; }
 for i in $(seq 1 50); do screen; grep -q "top sites by pinned" "$WORK/screen" && grep -q hot_site "$WORK/screen" && break; sleep 0.1; done
 sleep 2.2 # two more refreshes: the trend has three points
 screen
@@ -40,14 +43,14 @@ tmux -L $sock kill-server
 
 # The process goes away under it.
 rm -f "$WORK/rc"
-tmux -L $sock new-session -d -x 120 -y 60 "$TIDE top $pid; echo \"tide top exited \$?\" >$WORK/rc; sleep 30"
+tmux -L $gone new-session -d -x 120 -y 60 "$TIDE top $pid; echo \"tide top exited \$?\" >$WORK/rc; sleep 30"
 sleep 1.2
 kill $pid; wait $pid 2>/dev/null || true
 for i in $(seq 1 40); do [[ -s $WORK/rc ]] && break; sleep 0.1; done
-screen
+screen $gone
 [[ $(cat "$WORK/rc" 2>/dev/null) == "tide top exited 0" ]] || fail "gone: $(cat "$WORK/rc" 2>/dev/null)"
 grep -q "^tide top: process $pid exited" "$WORK/screen" || fail "no 'exited' line: $(tail -3 "$WORK/screen")"
-tmux -L $sock kill-server
+tmux -L $gone kill-server
 
 # Bad input.
 rc=0; "$TIDE" top $pid 2>"$WORK/err" || rc=$?

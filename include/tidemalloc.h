@@ -145,7 +145,9 @@ typedef struct tide_limit_stats {
     int32_t cgroup_version;   /* 2, 1, or 0: no cgroup read (explicit limits, or none found) */
     int32_t soft_source;      /* TIDE_LIMIT_NONE, _OPTION or _CGROUP */
     int32_t hard_source;
-    int32_t reserved;
+    int32_t pressure_trigger; /* 1: a PSI trigger wakes the background thread; 0: none (sampling only) */
+    uint64_t pressure_events; /* memory stalls the trigger reported (each purges every dirty page) */
+    uint64_t pressure_now;    /* 1 while the last stall is recent (dirty_cap is 0), else 0 */
 } tide_limit_stats_t;
 #define TIDE_LIMIT_NONE 0
 #define TIDE_LIMIT_OPTION 1

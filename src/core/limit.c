@@ -3,7 +3,8 @@
  * Invariant: with a soft limit S and a charge of `base` without the dirty
  * pages, at most limit_dirty_cap(base) dirty bytes may stay, and that cap
  * keeps base + dirty at or below S - S/16: the process holds no dirty page
- * near the point where the kernel starts reclaiming (memory.high).
+ * near the point where the kernel starts reclaiming (memory.high), and none
+ * at all while the kernel reports a memory stall (limit_set_stalled).
  * With no limit set every function here answers as if there were none.
  */
 #include "limit.h"
@@ -13,6 +14,7 @@
 
 size_t limit_soft_bytes, limit_hard_bytes;
 static size_t outside_bytes;
+static bool stalled;
 static uint64_t refusals;
 
 void limit_set(size_t soft, size_t hard)
@@ -54,9 +56,14 @@ size_t limit_dirty_cap(size_t base)
     size_t soft = limit_soft();
     if (!soft)
         return SIZE_MAX;
+    if (limit_stalled())
+        return 0; /* the kernel is reclaiming now: whatever the curve says */
     size_t ceiling = soft - soft / 16;
     return base >= ceiling ? 0 : (ceiling - base) / 2;
 }
+
+void limit_set_stalled(bool on) { __atomic_store_n(&stalled, on, __ATOMIC_RELAXED); }
+bool limit_stalled(void) { return __atomic_load_n(&stalled, __ATOMIC_RELAXED); }
 
 bool limit_admit(size_t heap_bytes, size_t grow)
 {

@@ -35,6 +35,10 @@ size_t limit_charge(size_t heap_bytes);
 /* The dirty bytes the soft limit lets stay when, without them, the charge
  * would be base (the pressure curve: limit.c); SIZE_MAX with no soft limit. */
 size_t limit_dirty_cap(size_t base);
+/* The kernel reports a memory stall (PSI): while set, and a soft limit is
+ * in force, no dirty page may stay. */
+void limit_set_stalled(bool stalled);
+bool limit_stalled(void);
 /* May the allocator take grow more resident bytes while its page heap
  * holds heap_bytes? Counts a refusal when not. */
 bool limit_admit(size_t heap_bytes, size_t grow);

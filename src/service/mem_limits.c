@@ -31,6 +31,13 @@ static bool failure_said;
 static uint64_t next_reread;      /* with no limit: when to look at the cgroup again */
 static int psi_fd = -1;
 static bool psi_started;
+static uint64_t pressure_events, pressure_at;
+
+/* A stall keeps the allocator purging for two trigger windows after the
+ * last report: the trigger reports at most once a window, so one quiet
+ * window alone does not yet mean the stall is over. */
+#define PSI_WINDOW_MS 2000
+#define PSI_HOLD_MS (2 * PSI_WINDOW_MS)
 
 /* Without a limit the cgroup is looked at again only when the background
  * thread wakes for its own reasons, at most this often: a process with no
@@ -99,33 +106,70 @@ static void resolve_locked(void)
 static void *psi_main(void *arg)
 {
     (void)arg;
-    while (os_psi_wait(psi_fd))
+    while (os_psi_wait(psi_fd)) {
+        lock_acquire(&limits_lock);
+        pressure_events++;
+        pressure_at = os_now_ms();
+        limit_set_stalled(true);
+        lock_release(&limits_lock);
         background_notify(); /* the tick samples the charge and purges */
+    }
     return NULL;
 }
 
-/* Where the kernel has pressure stall information, a trigger on 100 ms of
- * stall per second wakes the background thread, which then samples less
- * often. The cgroup's own memory.pressure (v2) if it has one, else the
- * whole machine's. Once per process: the trigger outlives changes. */
-static void psi_start_locked(void)
+/* Where the kernel has pressure stall information, a trigger on 10% of
+ * stall time (200 ms in a 2 s window) wakes the background thread, which
+ * then samples less often. The window is 2 s because a process without
+ * CAP_SYS_RESOURCE, as in most containers, may only arm triggers whose
+ * window is a multiple of 2 s (others get EINVAL). The cgroup's own
+ * memory.pressure (v2) if it has one, else the whole machine's. Once per
+ * process: the trigger outlives changes.
+ * Only the background thread starts it, and outside limits_lock:
+ * pthread_create allocates, and an allocation during init comes back to
+ * limits_configure, and one at the hard limit to limits_note_failure. */
+static void psi_start(void)
 {
-    if (psi_started || !limit_soft())
-        return;
-    psi_started = true;
-    const char *path = cg.pressure[0] ? cg.pressure : "/proc/pressure/memory";
-    psi_fd = os_psi_trigger(path, "some 100000 1000000");
-    if (psi_fd >= 0 && !os_thread_start(psi_main, 64 * 1024)) {
-        os_close(psi_fd);
-        psi_fd = -1;
+    char path[sizeof cg.pressure];
+    lock_acquire(&limits_lock);
+    bool start = !psi_started && limit_soft();
+    if (start) {
+        psi_started = true;
+        strcpy(path, cg.pressure[0] ? cg.pressure : "/proc/pressure/memory");
     }
+    lock_release(&limits_lock);
+    if (!start)
+        return;
+    int fd = os_psi_trigger(path, "some 200000 2000000");
+    if (fd < 0)
+        return;
+    lock_acquire(&limits_lock);
+    psi_fd = fd; /* before the thread, which waits on it */
+    lock_release(&limits_lock);
+    if (!os_thread_start(psi_main, 64 * 1024)) {
+        lock_acquire(&limits_lock);
+        psi_fd = -1;
+        lock_release(&limits_lock);
+        os_close(fd);
+    }
+}
+
+/* Ends the stall once the trigger has been quiet for PSI_HOLD_MS; returns
+ * when to look again (UINT64_MAX: no stall). */
+static uint64_t stall_tick_locked(uint64_t now)
+{
+    if (!limit_stalled())
+        return UINT64_MAX;
+    if (now >= pressure_at + PSI_HOLD_MS) {
+        limit_set_stalled(false);
+        return UINT64_MAX;
+    }
+    return pressure_at + PSI_HOLD_MS;
 }
 
 void limits_configure(void)
 {
     lock_acquire(&limits_lock);
     resolve_locked();
-    psi_start_locked();
     next_reread = os_now_ms() + LIMITS_REREAD_MS;
     lock_release(&limits_lock);
     page_heap_decay_tick(); /* purge what the soft limit no longer allows */
@@ -149,9 +193,10 @@ uint64_t limits_tick(uint64_t now)
         }
         next = limit_any() ? now + LIMITS_SAMPLE_MS : UINT64_MAX;
     }
-    psi_start_locked();
+    uint64_t stall_end = stall_tick_locked(now);
     lock_release(&limits_lock);
-    return next;
+    psi_start();
+    return stall_end < next ? stall_end : next;
 }
 
 static void put_mib(textbuf_t *t, uint64_t bytes)
@@ -193,6 +238,7 @@ void limits_fork_child(void)
      * limits (its cgroup is the parent's) and goes without a trigger. */
     pthread_mutex_init(&limits_lock, NULL);
     psi_fd = -1;
+    limit_set_stalled(false);
 }
 
 TIDE_EXPORT int tide_stats_limit(tide_limit_stats_t *out)
@@ -214,6 +260,9 @@ TIDE_EXPORT int tide_stats_limit(tide_limit_stats_t *out)
     out->cgroup_current = cg.current;
     out->soft_source = soft_source;
     out->hard_source = hard_source;
+    out->pressure_trigger = psi_fd >= 0;
+    out->pressure_events = pressure_events;
+    out->pressure_now = limit_stalled();
     lock_release(&limits_lock);
     uint64_t lower = out->soft && (!out->hard || out->soft < out->hard) ? out->soft : out->hard;
     out->headroom = lower > out->charge ? lower - out->charge : 0;

@@ -176,6 +176,10 @@ static void put_limit_text(textbuf_t *o, const tide_limit_stats_t *l)
         { "headroom", l->headroom, "the lower limit minus the charge" },
         { "dirty_cap", l->dirty_cap == UINT64_MAX ? 0 : l->dirty_cap, "dirty bytes the soft limit allows now" },
         { "limit_fails", l->failures, "allocations refused at the hard limit" },
+        { "pressure", l->pressure_events,
+          !l->pressure_trigger ? "memory stalls: no PSI trigger armed, the charge is sampled"
+          : l->pressure_now    ? "memory stalls the PSI trigger reported; in one now, purging at once"
+                               : "memory stalls the PSI trigger reported (each purges every dirty page)" },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         put_pad(o, rows[i].name, 13);
@@ -196,6 +200,8 @@ static void put_limit_json(textbuf_t *o, const tide_limit_stats_t *l)
         { "outside", l->outside }, { "headroom", l->headroom }, { "failures", l->failures },
         { "cgroup_version", (uint64_t)l->cgroup_version }, { "cgroup_max", l->cgroup_max },
         { "cgroup_high", l->cgroup_high }, { "cgroup_current", l->cgroup_current },
+        { "pressure_trigger", (uint64_t)l->pressure_trigger }, { "pressure_events", l->pressure_events },
+        { "pressure_now", l->pressure_now },
     };
     tb_str(o, ", \"limit\": {");
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

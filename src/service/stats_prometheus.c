@@ -107,6 +107,10 @@ int stats_prometheus_to(textbuf_t *o)
     put_metric(o, "limit_headroom_bytes", "gauge", "The lower limit minus the charge (0 with no limit).",
                l.headroom);
     put_metric(o, "limit_failures_total", "counter", "Allocations refused at the hard limit.", l.failures);
+    put_metric(o, "limit_pressure_trigger", "gauge", "1 when a PSI trigger wakes the allocator on memory stalls.",
+               (uint64_t)l.pressure_trigger);
+    put_metric(o, "limit_pressure_events_total", "counter",
+               "Memory stalls the PSI trigger reported; each purges every dirty page.", l.pressure_events);
     for (unsigned m = 0; m < sizeof class_metrics / sizeof class_metrics[0]; m++) {
         put_header(o, class_metrics[m].name, class_metrics[m].type, class_metrics[m].help);
         for (unsigned k = 0; k < SC_COUNT; k++) {

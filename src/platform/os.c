@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -342,11 +343,22 @@ bool os_file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* Pressure files live in procfs and cgroup2fs only; anything else (a test
+ * fixture's plain file) would take the trigger text as data, and a poll for
+ * POLLPRI on it would never return. */
+#define PROC_FS_MAGIC 0x9fa0
+#define CGROUP2_FS_MAGIC 0x63677270
+
 int os_psi_trigger(const char *path, const char *spec)
 {
     int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -1;
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0 || (fs.f_type != PROC_FS_MAGIC && fs.f_type != CGROUP2_FS_MAGIC)) {
+        close(fd);
+        return -1;
+    }
     size_t n = strlen(spec) + 1; /* the kernel wants the terminating NUL */
     if (write(fd, spec, n) != (ssize_t)n) {
         close(fd);

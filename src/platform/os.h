@@ -80,9 +80,9 @@ uint64_t os_rss_bytes(void); /* this process's resident set, 0 if unknown */
 long os_read_file(const char *path, char *buf, size_t cap);
 bool os_file_exists(const char *path);
 /* A pressure stall trigger (Documentation/accounting/psi.rst): `spec` such
- * as "some 100000 1000000" written to a pressure file (a cgroup v2
+ * as "some 200000 2000000" written to a pressure file (a cgroup v2
  * memory.pressure, /proc/pressure/memory). The descriptor, or -1 where the
- * kernel offers none. */
+ * kernel offers none (or the file is not in procfs or cgroup2fs). */
 int os_psi_trigger(const char *path, const char *spec);
 /* Block until the trigger fires (true) or the descriptor fails (false). */
 bool os_psi_wait(int fd);

@@ -217,6 +217,19 @@ TEST(pressure_curve_tightens_to_zero_and_relaxes)
     limit_set(0, 0);
 }
 
+TEST(a_stall_purges_everything_then_the_curve_returns)
+{
+    size_t M = (size_t)1 << 20;
+    limit_set(0, 0);
+    limit_set_stalled(true);
+    CHECK_EQ(limit_dirty_cap(0), SIZE_MAX); /* no soft limit: a stall changes nothing */
+    limit_set(64 * M, 0);
+    CHECK_EQ(limit_dirty_cap(0), 0); /* far from the limit, yet the kernel is reclaiming */
+    limit_set_stalled(false);
+    CHECK_EQ(limit_dirty_cap(0), 30 * M);
+    limit_set(0, 0);
+}
+
 TEST(hard_limit_admits_up_to_the_limit)
 {
     size_t M = (size_t)1 << 20;

@@ -65,10 +65,15 @@ size_t limit_dirty_cap(size_t base)
 void limit_set_stalled(bool on) { __atomic_store_n(&stalled, on, __ATOMIC_RELAXED); }
 bool limit_stalled(void) { return __atomic_load_n(&stalled, __ATOMIC_RELAXED); }
 
-bool limit_admit(size_t heap_bytes, size_t grow)
+bool limit_fits(size_t heap_bytes, size_t grow)
 {
     size_t hard = limit_hard();
-    if (!hard || limit_charge(heap_bytes) + grow <= hard)
+    return !hard || limit_charge(heap_bytes) + grow <= hard;
+}
+
+bool limit_admit(size_t heap_bytes, size_t grow)
+{
+    if (limit_fits(heap_bytes, grow))
         return true;
     __atomic_fetch_add(&refusals, 1, __ATOMIC_RELAXED);
     return false;

@@ -39,6 +39,9 @@ size_t limit_dirty_cap(size_t base);
  * in force, no dirty page may stay. */
 void limit_set_stalled(bool stalled);
 bool limit_stalled(void);
+/* Would grow more resident bytes stay within the hard limit while the page
+ * heap holds heap_bytes? A question only: limit_admit decides. */
+bool limit_fits(size_t heap_bytes, size_t grow);
 /* May the allocator take grow more resident bytes while its page heap
  * holds heap_bytes? Counts a refusal when not. */
 bool limit_admit(size_t heap_bytes, size_t grow);

@@ -287,6 +287,24 @@ static void release_locked(region_t *r, size_t i, size_t n, bool dirty)
     rt_update(&r->tree, r->free_bits, i, i + n);
 }
 
+/* The hard limit on taking n pages at idx of r (SIZE_MAX: in a region not
+ * yet mapped): its clean pages are what it adds to the charge, its dirty
+ * ones being resident already. Counting them costs a pass over the dirty
+ * bits, so only a run that could not fit even if all were clean pays it. */
+__attribute__((noinline)) static bool admit_run_near_limit(const region_t *r, size_t idx, size_t n)
+{
+    size_t heap = resident_bytes_locked();
+    if (limit_fits(heap, n << OS_PAGE_SHIFT))
+        return true;
+    size_t grow = idx == SIZE_MAX ? n : n - bm_count(r->dirty_bits, idx, idx + n);
+    return grow == 0 || limit_admit(heap, grow << OS_PAGE_SHIFT);
+}
+
+static inline bool admit_run_locked(const region_t *r, size_t idx, size_t n)
+{
+    return __builtin_expect(limit_hard() == 0, 1) || admit_run_near_limit(r, idx, n);
+}
+
 span_t *page_heap_alloc(size_t npages, size_t align_pages)
 {
     if (npages == 0 || npages > REGION_PAGES)
@@ -310,14 +328,9 @@ span_t *page_heap_alloc(size_t npages, size_t align_pages)
                 idx = region_find(r, npages, align_pages);
         }
     }
-    /* The hard limit: the run's clean pages are what it adds to the charge
-     * (its dirty ones are resident already). */
-    if (__builtin_expect(limit_hard() != 0, 0)) {
-        size_t grow = idx == SIZE_MAX ? npages : npages - bm_count(r->dirty_bits, idx, idx + npages);
-        if (grow && !limit_admit(resident_bytes_locked(), grow << OS_PAGE_SHIFT)) {
-            lock_release(&ph.lock);
-            return NULL;
-        }
+    if (!admit_run_locked(r, idx, npages)) {
+        lock_release(&ph.lock);
+        return NULL;
     }
     if (idx == SIZE_MAX) {
         r = region_new_locked(npages + align_pages - 1);
@@ -464,8 +477,7 @@ bool page_heap_resize(span_t *s, size_t npages)
         size_t extra = npages - s->npages;
         size_t end = idx + s->npages;
         if (idx + npages <= r->pages && bm_count(r->free_bits, end, end + extra) == extra &&
-            (!limit_hard() ||
-             limit_admit(resident_bytes_locked(), (extra - bm_count(r->dirty_bits, end, end + extra)) << OS_PAGE_SHIFT))) {
+            admit_run_locked(r, end, extra)) {
             size_t dirty = claim_locked(r, end, extra);
             if (dirty)
                 s->clean = 0;

@@ -550,6 +550,34 @@ void slab_free_slow(heap_t *h, span_t *s, void *p, const char *call)
         remote_flush_one(h, e);
 }
 
+bool slab_has_room(const heap_t *h, unsigned cls)
+{
+    const span_t *s = h->cur[cls];
+    if (s != &span_none && (s->free || s->local_free || s->prof_rest || s->capacity < s->reserved))
+        return true;
+    for (unsigned b = 0; b < PARTIAL_BINS; b++)
+        if (h->partial[cls][b])
+            return true;
+    return false;
+}
+
+bool slab_move_partial(heap_t *to, heap_t *from, unsigned cls)
+{
+    span_t *s = bin_take(from, cls);
+    if (!s)
+        return false;
+    /* Written under both locks: a free that read the old owner finds the
+     * new one once it holds the old owner's lock, and tries again. */
+    __atomic_store_n(&s->owner, to, __ATOMIC_RELAXED);
+    span_set_owner_fast(s, to->key);
+    bin_insert(to, s);
+    if (TIDE_DEBUG) {
+        validate_class(from, cls);
+        validate_class(to, cls);
+    }
+    return true;
+}
+
 void slab_release_spares(heap_t *h)
 {
     for (unsigned cls = 0; cls < SC_COUNT; cls++) {

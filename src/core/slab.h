@@ -35,6 +35,14 @@ void slab_rekey(heap_t *h, uintptr_t key);
 void slab_flush_remote(heap_t *h);
 /* Collect the blocks other threads freed into h's slabs. */
 void slab_collect_pending(heap_t *h);
+/* Could h serve a block of cls without a new slab or its spare: from its
+ * current slab's free, local or uncarved blocks, or a partial bin? */
+bool slab_has_room(const heap_t *h, unsigned cls);
+/* Move the fullest slab of cls in a partial bin of `from` to the same bin
+ * of `to`, for heaps whose slabs nobody holds remote frees or pending
+ * links on (the shared arenas); the caller holds both heaps' locks.
+ * False when `from` has none. */
+bool slab_move_partial(heap_t *to, heap_t *from, unsigned cls);
 /* Give the empty slabs h keeps in reserve back to the page heap. */
 void slab_release_spares(heap_t *h);
 /* Flush h's remote batches and park every slab of h so that h can be orphaned: empty slabs go back to the

@@ -62,7 +62,12 @@ void secure_report_bad_link(const void *block, uintptr_t decoded)
                        class_of(pagemap_lookup(block)));
 }
 
-void secure_report_reused(const span_t *s, const void *p)
+void *secure_report_bad_link_at(const void *block, uintptr_t decoded)
+{
+    secure_report_bad_link(block, decoded);
+}
+
+void *secure_report_reused(const span_t *s, const void *p)
 {
     report_heap_misuse("malloc", p, "corrupted free list", "a block on the free list is in use",
                        s->block_size);
@@ -118,7 +123,7 @@ static inline __attribute__((always_inline)) uint16_t *small_state(span_t *s, co
                                                                   const char *call)
 {
     uint64_t off = (uint64_t)((const char *)p - s->start);
-    uint32_t idx = secure_block_index(s, p);
+    uint64_t idx = secure_block_index(s, p);
     if (__builtin_expect(off * s->div_magic >= s->div_magic || idx >= s->capacity, 0))
         bad_small(s, p, call);
     uint16_t *st = &s->sec_state[idx];

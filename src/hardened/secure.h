@@ -75,10 +75,11 @@ static inline bool secure_canary_sampled(int32_t cd)
 }
 
 /* The block index of p in slab s (p - start is below 2^32). */
-static inline uint32_t secure_block_index(const span_t *s, const void *p)
+static inline uint64_t secure_block_index(const span_t *s, const void *p)
 {
     uint64_t off = (uint64_t)((const char *)p - s->start);
-    return (uint32_t)(((unsigned __int128)off * s->div_magic) >> 64);
+    /* 64-bit on purpose: a 32-bit result costs a zero-extension. */
+    return (uint64_t)(((unsigned __int128)off * s->div_magic) >> 64);
 }
 
 /* The slack canary: the bytes from the requested end up to the next

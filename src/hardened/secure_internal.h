@@ -21,6 +21,7 @@ void secure_large_fork_unlock(void);
 
 /* shuffle.c: the per-thread generator (cheap, not strong). */
 uint64_t secure_rand(void);
+uint32_t secure_sample_phase(void); /* guarded.c: a slab's first fast-path countdown */
 
 /* secure_decay.c: the policy for kept memory. */
 uint64_t secure_kept_decay_ms(void);          /* how long memory may stay kept */

@@ -93,10 +93,10 @@ void secure_on_alloc(void *p, size_t size)
 {
     span_t *s = pagemap_lookup(p);
     if (s->kind == SPAN_SMALL) {
-        secure_record(s, p, size, secure_canary_sampled(secure_countdown));
+        secure_record(s, p, size, secure_canary_sampled(secure_countdown), 0);
     } else if (s->kind == SPAN_LARGE || s->kind == SPAN_HUGE) {
         secure_init();
-        secure_record(s, p, size, true);
+        secure_record(s, p, size, true, 0);
         secure_large_guard(s, p);
     }
     /* else: a guarded block, recorded by guarded.c */
@@ -283,14 +283,14 @@ void *secure_realloc(void *p, size_t size)
         if (secure_state_canary(s->sec_state[secure_block_index(s, p)]))
             check_slack("realloc", p, (char *)p + old, (char *)p + s->block_size, s->block_size);
         if (size <= s->block_size && size >= s->block_size / 2) {
-            secure_rerecord(s, p, size);
+            secure_rerecord(s, p, size, old < size ? old : size);
             return p;
         }
     } else if (s->kind == SPAN_LARGE || s->kind == SPAN_HUGE) {
         size_t data = secure_large_data_bytes(s);
         check_slack("realloc", p, (char *)p + old, (char *)p + data, data);
         if (size <= data && size > SC_SMALL_MAX && size >= data / 2) {
-            secure_rerecord(s, p, size);
+            secure_rerecord(s, p, size, old < size ? old : size);
             return p;
         }
         if (size > SC_SMALL_MAX) {
@@ -306,7 +306,7 @@ void *secure_realloc(void *p, size_t size)
         return NULL; /* p is untouched */
     span_t *qs = pagemap_lookup(q);
     if (target != size && qs->kind != SPAN_NONE)
-        secure_rerecord(qs, q, size);
+        secure_rerecord(qs, q, size, 0); /* the copy comes after */
     memcpy(q, p, old < size ? old : size);
     secure_free(p, FREE_NO_SIZE, 0, "realloc");
     return q;

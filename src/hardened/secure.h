@@ -115,6 +115,30 @@ static inline void secure_canary_fill(char *c, size_t slack)
     __builtin_memcpy(secure_canary_word_at(c), &w, 8);
 }
 
+/* A block whose first `kept` bytes are the program's (realloc in place,
+ * kept = the old size; a fresh block, kept = 0), the rest indeterminate or
+ * zero (calloc): the word is only read, to keep the program's bytes in it,
+ * when the program's bytes reach into it. A fresh block's word is stored
+ * without a load, with zeros before c (calloc's stay zero), so the canary
+ * of a new large block or of the end a realloc grew into costs a store
+ * miss, not a load miss and a page fault on a page the program has not
+ * touched yet. */
+static inline void secure_canary_fill_upto(char *block, char *c, size_t slack, size_t kept)
+{
+    if (slack == 0 || !MITIGATION_ON(canary))
+        return;
+    char *w = secure_canary_word_at(c);
+    if (w >= block + kept) {
+        uint64_t v = secure_canary8 & SECURE_CANARY_MASK(c);
+        __builtin_memcpy(w, &v, 8);
+        return;
+    }
+    uint64_t v, mask = SECURE_CANARY_MASK(c);
+    __builtin_memcpy(&v, w, 8);
+    v = (v & ~mask) | (secure_canary8 & mask);
+    __builtin_memcpy(w, &v, 8);
+}
+
 /* A block whose bytes before c are the program's (calloc, realloc). */
 static inline void secure_canary_fill_keep(char *c, size_t slack)
 {

@@ -243,6 +243,7 @@ void *secure_large_resize(span_t *s, void *p, size_t size, size_t target)
     if (target > (size_t)PTRDIFF_MAX - ((size_t)1 << 30))
         return NULL; /* impossible: the move fails with ENOMEM */
     char *guard = (char *)p + secure_large_data_bytes(s);
+    size_t old = s->sec_size, kept = old < size ? old : size;
     size_t padded = ((target + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1)) + OS_PAGE_SIZE;
     if (s->kind == SPAN_LARGE && (padded >> OS_PAGE_SHIFT) > s->npages) {
         /* Growing a page run leaves its memory alone, so the guard moves
@@ -251,7 +252,7 @@ void *secure_large_resize(span_t *s, void *p, size_t size, size_t target)
         if (!large_resize(s, p, padded))
             return NULL;
         guard_remove(guard);
-        secure_record(s, p, size, true);
+        secure_record(s, p, size, true, kept);
         guard_place(s, p);
         return p;
     }
@@ -260,7 +261,7 @@ void *secure_large_resize(span_t *s, void *p, size_t size, size_t target)
     guard_remove(guard);
     void *q = large_resize(s, p, padded);
     if (q)
-        secure_record(s, q, size, true);
+        secure_record(s, q, size, true, kept);
     guard_place(s, q ? q : p);
     return q;
 }

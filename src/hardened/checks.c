@@ -206,20 +206,26 @@ __attribute__((noinline)) static void free_small_sized(span_t *s, void *p, uint1
     check_size_slow(call, p, size, align, secure_state_size(*st), s->block_size);
 }
 
-static void secure_free_checked(void *p, size_t size, size_t align, const char *call);
+static void secure_free_checked(void *p, span_t *s, size_t size, size_t align, const char *call);
 
 void secure_free(void *p, size_t size, size_t align, const char *call)
+{
+    secure_free_in(p, pagemap_lookup(p), size, align, call);
+}
+
+/* The fast path's fall-through (another thread's slab, a misuse, a sized
+ * free, the canary...): it has looked s up already. */
+void secure_free_in(void *p, span_t *s, size_t size, size_t align, const char *call)
 {
     if (__builtin_expect(isolated_mode, 0)) {
         isolated_free(p); /* a child forked mid-operation: core/isolated.h */
         return;
     }
-    secure_free_checked(p, size, align, call); /* errno: the platform's calls leave it alone */
+    secure_free_checked(p, s, size, align, call); /* errno: the platform's calls leave it alone */
 }
 
-static void secure_free_checked(void *p, size_t size, size_t align, const char *call)
+static void secure_free_checked(void *p, span_t *s, size_t size, size_t align, const char *call)
 {
-    span_t *s = pagemap_lookup(p);
     if (__builtin_expect(s->kind != SPAN_SMALL, 0)) {
         free_other(p, s, size, align, call);
         return;

@@ -45,6 +45,7 @@ void secure_carve(span_t *s, char *first, uint32_t n);
 /* checks.c */
 void secure_on_alloc(void *p, size_t size);
 void secure_free(void *p, size_t size, size_t align, const char *call);
+void secure_free_in(void *p, span_t *s, size_t size, size_t align, const char *call); /* s: p's page-map entry */
 size_t secure_usable_size(const void *p, const char *call);
 void *secure_realloc(void *p, size_t size);
 const char *secure_freed_kind(const char *call); /* "double free" or "use after free" */

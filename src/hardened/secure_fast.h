@@ -93,7 +93,7 @@ static inline __attribute__((always_inline)) void free_fast_sized(void *p, size_
             }
         }
     }
-    secure_free(p, size, align, call);
+    secure_free_in(p, s, size, align, call); /* s: no second page-map lookup */
 }
 
 static inline __attribute__((always_inline)) void free_fast(void *p, const char *call)

@@ -62,7 +62,12 @@ void secure_report_bad_link(const void *block, uintptr_t decoded)
                        class_of(pagemap_lookup(block)));
 }
 
-void secure_report_reused(const span_t *s, const void *p)
+void *secure_report_bad_link_at(const void *block, uintptr_t decoded)
+{
+    secure_report_bad_link(block, decoded);
+}
+
+void *secure_report_reused(const span_t *s, const void *p)
 {
     report_heap_misuse("malloc", p, "corrupted free list", "a block on the free list is in use",
                        s->block_size);
@@ -88,10 +93,10 @@ void secure_on_alloc(void *p, size_t size)
 {
     span_t *s = pagemap_lookup(p);
     if (s->kind == SPAN_SMALL) {
-        secure_record(s, p, size, secure_canary_sampled(secure_countdown));
+        secure_record(s, p, size, secure_canary_sampled(secure_countdown), 0);
     } else if (s->kind == SPAN_LARGE || s->kind == SPAN_HUGE) {
         secure_init();
-        secure_record(s, p, size, true);
+        secure_record(s, p, size, true, 0);
         secure_large_guard(s, p);
     }
     /* else: a guarded block, recorded by guarded.c */
@@ -118,7 +123,7 @@ static inline __attribute__((always_inline)) uint16_t *small_state(span_t *s, co
                                                                   const char *call)
 {
     uint64_t off = (uint64_t)((const char *)p - s->start);
-    uint32_t idx = secure_block_index(s, p);
+    uint64_t idx = secure_block_index(s, p);
     if (__builtin_expect(off * s->div_magic >= s->div_magic || idx >= s->capacity, 0))
         bad_small(s, p, call);
     uint16_t *st = &s->sec_state[idx];
@@ -201,20 +206,26 @@ __attribute__((noinline)) static void free_small_sized(span_t *s, void *p, uint1
     check_size_slow(call, p, size, align, secure_state_size(*st), s->block_size);
 }
 
-static void secure_free_checked(void *p, size_t size, size_t align, const char *call);
+static void secure_free_checked(void *p, span_t *s, size_t size, size_t align, const char *call);
 
 void secure_free(void *p, size_t size, size_t align, const char *call)
+{
+    secure_free_in(p, pagemap_lookup(p), size, align, call);
+}
+
+/* The fast path's fall-through (another thread's slab, a misuse, a sized
+ * free, the canary...): it has looked s up already. */
+void secure_free_in(void *p, span_t *s, size_t size, size_t align, const char *call)
 {
     if (__builtin_expect(isolated_mode, 0)) {
         isolated_free(p); /* a child forked mid-operation: core/isolated.h */
         return;
     }
-    secure_free_checked(p, size, align, call); /* errno: the platform's calls leave it alone */
+    secure_free_checked(p, s, size, align, call); /* errno: the platform's calls leave it alone */
 }
 
-static void secure_free_checked(void *p, size_t size, size_t align, const char *call)
+static void secure_free_checked(void *p, span_t *s, size_t size, size_t align, const char *call)
 {
-    span_t *s = pagemap_lookup(p);
     if (__builtin_expect(s->kind != SPAN_SMALL, 0)) {
         free_other(p, s, size, align, call);
         return;
@@ -278,14 +289,14 @@ void *secure_realloc(void *p, size_t size)
         if (secure_state_canary(s->sec_state[secure_block_index(s, p)]))
             check_slack("realloc", p, (char *)p + old, (char *)p + s->block_size, s->block_size);
         if (size <= s->block_size && size >= s->block_size / 2) {
-            secure_rerecord(s, p, size);
+            secure_rerecord(s, p, size, old < size ? old : size);
             return p;
         }
     } else if (s->kind == SPAN_LARGE || s->kind == SPAN_HUGE) {
         size_t data = secure_large_data_bytes(s);
         check_slack("realloc", p, (char *)p + old, (char *)p + data, data);
         if (size <= data && size > SC_SMALL_MAX && size >= data / 2) {
-            secure_rerecord(s, p, size);
+            secure_rerecord(s, p, size, old < size ? old : size);
             return p;
         }
         if (size > SC_SMALL_MAX) {
@@ -301,7 +312,7 @@ void *secure_realloc(void *p, size_t size)
         return NULL; /* p is untouched */
     span_t *qs = pagemap_lookup(q);
     if (target != size && qs->kind != SPAN_NONE)
-        secure_rerecord(qs, q, size);
+        secure_rerecord(qs, q, size, 0); /* the copy comes after */
     memcpy(q, p, old < size ? old : size);
     secure_free(p, FREE_NO_SIZE, 0, "realloc");
     return q;

@@ -43,6 +43,16 @@ static void fault_handler(int sig, siginfo_t *info, void *ctx)
                                "past the end of a slab, into its guard page", s->block_size);
         }
     }
+    if (MITIGATION_ON(large_head_guard)) {
+        /* The guard before a large block (the full level): the block
+         * starts on the next page. */
+        const char *page = (const char *)((uintptr_t)addr & ~(uintptr_t)(OS_PAGE_SIZE - 1));
+        const span_t *n = pagemap_lookup(page + OS_PAGE_SIZE);
+        if (n->kind == SPAN_LARGE && n->sec_head && n->start == page + OS_PAGE_SIZE)
+            report_heap_misuse("access", n->start, "heap underflow",
+                               "before the start of a large block, into its guard page",
+                               secure_large_data_bytes(n));
+    }
     const span_t *kept = secure_large_kept_at(addr); /* quarantined: the full level */
     if (kept)
         report_heap_misuse("access", kept->start, "use after free", "read or write of a freed large block",

@@ -42,6 +42,8 @@
 #include "secure_internal.h"
 #include "core/size_class.h"
 
+void *alloc_slow(size_t size, const void *caller); /* api/alloc.c (api/alloc_fast.h) */
+
 enum { SLOT_EMPTY, SLOT_LIVE, SLOT_FREED };
 
 typedef struct slot {
@@ -124,6 +126,35 @@ static bool pool_init(void)
     pool = base;
     pool_failed = false;
     return true;
+}
+
+/* A slab's fast-path countdown at a random phase in the period: its next
+ * allocation is sampled with probability 1 / secure_sample, and so is
+ * each one after it (secure_fast.h). Never with secure_sample:0. */
+uint32_t secure_sample_phase(void)
+{
+    uint64_t rate = OPT(secure_sample);
+    if (rate == 0 || MITIGATION_ON(guard_all))
+        return UINT32_MAX; /* the full level's fast path is off anyway */
+    uint32_t period = rate < INT32_MAX ? (uint32_t)rate : INT32_MAX;
+    return 1 + (uint32_t)(secure_rand() % period);
+}
+
+/* The fast path's countdown on slab s ran out: this allocation is the
+ * sampled one. The slow path's guarded_maybe_alloc takes it, told so by a
+ * per-thread countdown of 1, which is then put back as it was, so that
+ * the slow path's own count goes on undisturbed. If the pool has no slot
+ * free, an ordinary allocation. The next sample on s: period allocations
+ * on. */
+void *secure_alloc_sampled(span_t *s, size_t size, const void *caller)
+{
+    uint64_t rate = OPT(secure_sample);
+    s->sec_countdown = rate == 0 ? UINT32_MAX : rate < INT32_MAX ? (uint32_t)rate : INT32_MAX;
+    int32_t saved = secure_countdown;
+    secure_countdown = 1;
+    void *p = alloc_slow(size, caller);
+    secure_countdown = saved;
+    return p;
 }
 
 void *guarded_maybe_alloc(size_t size, size_t align, bool zero)

@@ -35,6 +35,7 @@
  *   guard_all       guarded.c: full level, every block of at most a page
  *   zero_size       guarded.c: full level, malloc(0) points at a guard page
  *   large_quarantine secure_large.c: full level
+ *   large_head_guard secure_large.c (faults: fault.c): full level
  *   zero_on_free    checks.c, guarded.c: full level
  *   exit_check      guarded.c: full level
  */
@@ -96,6 +97,7 @@
     X(zero_size, "malloc(0) points at a guard page (full)", TIDE_SECURE_LEVEL, SECURE_FULL)         \
     X(large_quarantine, "freed large runs inaccessible until reused (full)", TIDE_SECURE_LEVEL,     \
       SECURE_FULL)                                                                                  \
+    X(large_head_guard, "a guard page before each large block (full)", TIDE_SECURE_LEVEL, SECURE_FULL) \
     X(zero_on_free, "freed blocks cleared (full)", TIDE_SECURE_LEVEL, SECURE_FULL)                  \
     X(exit_check, "live guarded blocks' slack checked at exit (full)", TIDE_SECURE_LEVEL, SECURE_FULL)
 

@@ -45,6 +45,7 @@ void secure_carve(span_t *s, char *first, uint32_t n);
 /* checks.c */
 void secure_on_alloc(void *p, size_t size);
 void secure_free(void *p, size_t size, size_t align, const char *call);
+void secure_free_in(void *p, span_t *s, size_t size, size_t align, const char *call); /* s: p's page-map entry */
 size_t secure_usable_size(const void *p, const char *call);
 void *secure_realloc(void *p, size_t size);
 const char *secure_freed_kind(const char *call); /* "double free" or "use after free" */
@@ -75,10 +76,11 @@ static inline bool secure_canary_sampled(int32_t cd)
 }
 
 /* The block index of p in slab s (p - start is below 2^32). */
-static inline uint32_t secure_block_index(const span_t *s, const void *p)
+static inline uint64_t secure_block_index(const span_t *s, const void *p)
 {
     uint64_t off = (uint64_t)((const char *)p - s->start);
-    return (uint32_t)(((unsigned __int128)off * s->div_magic) >> 64);
+    /* 64-bit on purpose: a 32-bit result costs a zero-extension. */
+    return (uint64_t)(((unsigned __int128)off * s->div_magic) >> 64);
 }
 
 /* The slack canary: the bytes from the requested end up to the next
@@ -112,6 +114,30 @@ static inline void secure_canary_fill(char *c, size_t slack)
         return;
     uint64_t w = secure_canary8;
     __builtin_memcpy(secure_canary_word_at(c), &w, 8);
+}
+
+/* A block whose first `kept` bytes are the program's (realloc in place,
+ * kept = the old size; a fresh block, kept = 0), the rest indeterminate or
+ * zero (calloc): the word is only read, to keep the program's bytes in it,
+ * when the program's bytes reach into it. A fresh block's word is stored
+ * without a load, with zeros before c (calloc's stay zero), so the canary
+ * of a new large block or of the end a realloc grew into costs a store
+ * miss, not a load miss and a page fault on a page the program has not
+ * touched yet. */
+static inline void secure_canary_fill_upto(char *block, char *c, size_t slack, size_t kept)
+{
+    if (slack == 0 || !MITIGATION_ON(canary))
+        return;
+    char *w = secure_canary_word_at(c);
+    if (w >= block + kept) {
+        uint64_t v = secure_canary8 & SECURE_CANARY_MASK(c);
+        __builtin_memcpy(w, &v, 8);
+        return;
+    }
+    uint64_t v, mask = SECURE_CANARY_MASK(c);
+    __builtin_memcpy(&v, w, 8);
+    v = (v & ~mask) | (secure_canary8 & mask);
+    __builtin_memcpy(w, &v, 8);
 }
 
 /* A block whose bytes before c are the program's (calloc, realloc). */

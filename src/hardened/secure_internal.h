@@ -21,6 +21,7 @@ void secure_large_fork_unlock(void);
 
 /* shuffle.c: the per-thread generator (cheap, not strong). */
 uint64_t secure_rand(void);
+uint32_t secure_sample_phase(void); /* guarded.c: a slab's first fast-path countdown */
 
 /* secure_decay.c: the policy for kept memory. */
 uint64_t secure_kept_decay_ms(void);          /* how long memory may stay kept */
@@ -58,28 +59,30 @@ static inline size_t secure_large_data_bytes(const span_t *s)
 
 /* Record p's requested size (a slab's state array, a large block's
  * sec_size) and fill the slack after it with the canary: a small block
- * when canary is set (sampled), a large one always (they are few). */
-static inline void secure_record(span_t *s, void *p, size_t size, bool canary)
+ * when canary is set (sampled), a large one always (they are few). kept:
+ * how many of the block's first bytes are the program's data (0 for a new
+ * block; secure_canary_fill_upto). */
+static inline void secure_record(span_t *s, void *p, size_t size, bool canary, size_t kept)
 {
     if (s->kind == SPAN_SMALL) {
         uint16_t v = (uint16_t)(size + 1);
         if (canary) {
             v |= SECURE_STATE_CANARY;
-            secure_canary_fill_keep((char *)p + size, s->block_size - size);
+            secure_canary_fill_upto(p, (char *)p + size, s->block_size - size, kept);
         }
         s->sec_state[secure_block_index(s, p)] = v;
     } else {
         s->sec_size = size;
-        secure_canary_fill_keep((char *)p + size, secure_large_data_bytes(s) - size);
+        secure_canary_fill_upto(p, (char *)p + size, secure_large_data_bytes(s) - size, kept);
     }
 }
 
 /* p resized in place (or moved with headroom): its new requested size,
- * the canary sampled as it was at malloc. */
-static inline void secure_rerecord(span_t *s, void *p, size_t size)
+ * the canary sampled as it was at malloc; kept as for secure_record. */
+static inline void secure_rerecord(span_t *s, void *p, size_t size, size_t kept)
 {
     secure_record(s, p, size,
-                  s->kind != SPAN_SMALL || secure_state_canary(s->sec_state[secure_block_index(s, p)]));
+                  s->kind != SPAN_SMALL || secure_state_canary(s->sec_state[secure_block_index(s, p)]), kept);
 }
 
 #pragma GCC visibility pop

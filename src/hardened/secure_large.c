@@ -67,11 +67,46 @@ static void large_cache_remove(unsigned i)
     memmove(&large_cache[i], &large_cache[i + 1], (large_cache_n - i) * sizeof large_cache[0]);
 }
 
+/* ---- the full level's guard before a large block ---- */
+
+/* A run of npages with one page more in front, PROT_NONE, left out of the
+ * span (start and npages describe the block's pages only, as core/large.c
+ * expects; the page heap sees the run through its bitmap, not the span, so
+ * it frees and resizes the shifted span correctly until head_guard_drop
+ * puts the page back) and out of the page map (a fault there is found from
+ * the block's first page, fault.c). Large runs of page alignment only: an
+ * aligned one, or a huge block, goes without. If the kernel refuses the
+ * mprotect, the block goes without and the span keeps the page. */
+static span_t *head_guard_take(size_t npages, size_t align_pages)
+{
+    if (!MITIGATION_ON(large_head_guard) || align_pages != 1)
+        return page_heap_alloc(npages, align_pages);
+    span_t *s = page_heap_alloc(npages + 1, 1);
+    if (s && os_protect(s->start, OS_PAGE_SIZE, false)) {
+        s->start += OS_PAGE_SIZE;
+        s->npages--;
+        s->sec_head = 1;
+    }
+    return s;
+}
+
+/* The run as the page heap gave it, the guard before it accessible: before
+ * the run goes back. */
+static void head_guard_drop(span_t *s)
+{
+    if (!MITIGATION_ON(large_head_guard) || !s->sec_head)
+        return;
+    s->sec_head = 0;
+    s->start -= OS_PAGE_SIZE;
+    s->npages++;
+    os_protect(s->start, OS_PAGE_SIZE, true);
+}
+
 span_t *secure_large_take(size_t npages, size_t align_pages)
 {
     span_t *s = NULL;
     if (MITIGATION_ON(large_quarantine)) /* a quarantined run is never reused */
-        return page_heap_alloc(npages, align_pages);
+        return head_guard_take(npages, align_pages);
     lock_acquire(&large_lock);
     unsigned best = LARGE_CACHE_RUNS;
     size_t most = npages + npages / 2;
@@ -99,6 +134,7 @@ span_t *secure_large_take(size_t npages, size_t align_pages)
  * return it to the page heap. */
 static void large_release(span_t *s)
 {
+    head_guard_drop(s);
     if (MITIGATION_ON(large_quarantine))
         os_protect(s->start, s->npages << OS_PAGE_SHIFT, true);
     else
@@ -220,6 +256,11 @@ void secure_large_free(span_t *s, void *p, const char *call)
         return;
     }
     os_protect(guard, OS_PAGE_SIZE, true);
+    if (MITIGATION_ON(large_head_guard) && s->sec_head) {
+        pagemap_set(p, 1, &span_none); /* large_free clears the run's first page only */
+        head_guard_drop(s);
+        p = s->start;
+    }
     large_free(s, p, call);
 }
 
@@ -243,6 +284,7 @@ void *secure_large_resize(span_t *s, void *p, size_t size, size_t target)
     if (target > (size_t)PTRDIFF_MAX - ((size_t)1 << 30))
         return NULL; /* impossible: the move fails with ENOMEM */
     char *guard = (char *)p + secure_large_data_bytes(s);
+    size_t old = s->sec_size, kept = old < size ? old : size;
     size_t padded = ((target + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1)) + OS_PAGE_SIZE;
     if (s->kind == SPAN_LARGE && (padded >> OS_PAGE_SHIFT) > s->npages) {
         /* Growing a page run leaves its memory alone, so the guard moves
@@ -251,7 +293,7 @@ void *secure_large_resize(span_t *s, void *p, size_t size, size_t target)
         if (!large_resize(s, p, padded))
             return NULL;
         guard_remove(guard);
-        secure_record(s, p, size, true);
+        secure_record(s, p, size, true, kept);
         guard_place(s, p);
         return p;
     }
@@ -260,7 +302,7 @@ void *secure_large_resize(span_t *s, void *p, size_t size, size_t target)
     guard_remove(guard);
     void *q = large_resize(s, p, padded);
     if (q)
-        secure_record(s, q, size, true);
+        secure_record(s, q, size, true, kept);
     guard_place(s, q ? q : p);
     return q;
 }

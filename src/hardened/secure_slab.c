@@ -77,6 +77,7 @@ bool secure_slab_init(span_t *s)
     else if (!(st = meta_alloc((size_t)64 << b)))
         return false;
     s->sec_state = st;
+    s->sec_countdown = secure_sample_phase();
     /* If the kernel refuses (too many mappings), the slab goes unguarded. */
     if (!s->sec_size)
         os_protect(secure_guard_page(s), OS_PAGE_SIZE, false);

@@ -57,6 +57,8 @@ def fmt_bytes(b):
 def fmt_time(w, v):
     if v is None:
         return "-"
+    if w.time_metric == "rate" and w.rate_key == "mops_per_s":
+        return f"{v:.2f} Mops/s"
     if w.time_metric == "rate":
         return f"{v:,.0f}/s"
     if w.time_metric == "instr":

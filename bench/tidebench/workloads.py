@@ -119,14 +119,22 @@ def _all():
         "blocks to a successor thread 40 times",
         prog="larson",
         args=lambda c, a: _q(c, ["--threads=4", "--ops=8M"], ["--threads=4", "--ops=500000", "--generations=10"]),
-        est=(1.5, 0.2)))
+        est=(1.5, 0.2), time_metric="rate", time_label="Mops/s", rate_key="mops_per_s"))
+    W.append(Workload(
+        "larson-server", "micro", "mt",
+        "larson as the public suite runs it: 2 lanes of 5000 blocks (8-1000 B) for a fixed 5 s; each lane's "
+        "thread hands its blocks to a successor thread every 500000 replacements",
+        prog="larson",
+        args=lambda c, a: ["--threads=2", "--slots=5000"] + _q(c, ["--seconds=5", "--gen-ops=500000"],
+                                                               ["--seconds=1", "--gen-ops=100000"]),
+        est=(5.5, 1.2), time_metric="rate", time_label="Mops/s", rate_key="mops_per_s"))
     W.append(Workload(
         "xmalloc-pc", "micro", "mt",
         "2 producers allocate 8-512 B blocks and pass them in batches of 64 to 2 consumers that free them: "
         "every free is remote (xmalloc)",
         prog="xmalloc_pc",
         args=lambda c, a: _q(c, ["--ops=8M"], ["--ops=500000"]),
-        est=(2.0, 0.2)))
+        est=(2.0, 0.2), time_metric="rate", time_label="Mops/s", rate_key="mops_per_s"))
     W.append(Workload(
         "cache-thrash", "micro", "mt",
         "2 threads each allocate an 8 B object, write it 500 times, free it; repeated (active false sharing)",

@@ -54,7 +54,8 @@ enum heap_state { HEAP_ACTIVE, HEAP_ORPHAN, HEAP_QUARANTINED, HEAP_STATIC };
 typedef struct heap {
     span_t *direct[SC_DIRECT_COUNT]; /* current slab by (size + 15) / 16 */
     span_t *cur[SC_COUNT];           /* current slab by class */
-    span_t *partial[SC_COUNT][PARTIAL_BINS]; /* bin 0 is the fullest */
+    span_t *partial[SC_COUNT][PARTIAL_BINS]; /* bin 0 is the fullest; oldest first */
+    span_t *partial_tail[SC_COUNT][PARTIAL_BINS]; /* the newest of each bin */
     span_t *spare[SC_COUNT];         /* one empty slab kept per class */
     _Atomic(span_t *) pending;       /* slabs with remote frees to collect */
     struct heap *next_all;

@@ -38,16 +38,26 @@ static unsigned bin_of(const span_t *s)
     return quarter >= 3 ? 0 : 3 - quarter;
 }
 
+/* A bin is a queue: slabs join at the tail and are taken from the head.
+ * A slab joins its bin when its first block comes back (from full) and then
+ * gathers frees on the fast path without moving, so the oldest member of a
+ * bin has had the longest to gather them: taking it gives the refill the
+ * most blocks. (Taking the newest, a stack, gave a slab that had just got
+ * its first block back: larson's random replacement refilled every 4
+ * blocks.) */
 static void bin_insert(heap_t *h, span_t *s)
 {
     unsigned b = bin_of(s);
-    span_t **head = &h->partial[s->class_idx][b];
+    unsigned cls = s->class_idx;
+    span_t **tail = &h->partial_tail[cls][b];
     s->bin = (uint8_t)b;
-    s->prev = NULL;
-    s->next = *head;
-    if (*head)
-        (*head)->prev = s;
-    *head = s;
+    s->next = NULL;
+    s->prev = *tail;
+    if (*tail)
+        (*tail)->next = s;
+    else
+        h->partial[cls][b] = s;
+    *tail = s;
 }
 
 static void bin_remove(heap_t *h, span_t *s)
@@ -60,6 +70,8 @@ static void bin_remove(heap_t *h, span_t *s)
         h->partial[s->class_idx][s->bin] = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    else
+        h->partial_tail[s->class_idx][s->bin] = s->prev;
     s->next = s->prev = NULL;
     s->bin = SPAN_NO_BIN;
 }
@@ -124,6 +136,7 @@ static void validate_class(const heap_t *h, unsigned cls)
             DEBUG_REQUIRE(s != cur, "a current slab is in no bin");
             validate_slab(s);
         }
+        DEBUG_REQUIRE(h->partial_tail[cls][b] == prev, "a bin's tail is its last slab");
     }
     if (h->spare[cls])
         DEBUG_REQUIRE(h->spare[cls]->used == 0 && h->spare[cls]->class_idx == cls, "a spare slab is empty");

@@ -28,10 +28,35 @@ static bool cond_ready;
 static bool started;
 static uint64_t wake_seq;
 
+/* The deadlines are coarse-clock milliseconds (os_now_ms), but the
+ * condition variable waits on CLOCK_MONOTONIC, which runs ahead of the
+ * coarse clock by up to a tick (4 ms at HZ=250, 10 ms at HZ=100; more when
+ * the timer interrupt is late). Woken at the deadline by the precise
+ * clock, the policies still read a time before it and hand back the same
+ * deadline, so the next wait timed out at once: the thread spun through
+ * futex calls until the coarse clock caught up, at every deadline — 16
+ * times a second while a program frees pages (one decay bucket), most of
+ * tidemalloc's system time on larson. So the wait ends a tick (at HZ=250)
+ * past the deadline, and each time the same deadline comes back anyway,
+ * twice as far past it: a few wake-ups at most, whatever the tick. */
+#define WAIT_SLACK_MS 5u
+#define WAIT_SLACK_MAX_MS 160u
+
+static struct timespec wait_deadline(uint64_t next_ms, unsigned repeats)
+{
+    uint64_t slack = WAIT_SLACK_MS;
+    while (repeats-- > 0 && slack < WAIT_SLACK_MAX_MS)
+        slack *= 2;
+    uint64_t ms = next_ms + slack;
+    return (struct timespec){ (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+}
+
 static void *background_main(void *arg)
 {
     (void)arg;
-    uint64_t next_stats = 0, next_file = 0;
+    uint64_t next_stats = 0, next_file = 0, prev_next = UINT64_MAX;
+    unsigned repeats = 0; /* timed-out waits in a row after which the same deadline came back */
+    bool timed_out = false;
     for (;;) {
         uint64_t every = OPT(stats_interval_ms); /* may change at run time */
         if (!every)
@@ -80,18 +105,19 @@ static void *background_main(void *arg)
         if (next_dump < next)
             next = next_dump;
 
+        repeats = timed_out && next == prev_next ? repeats + 1 : 0;
+        prev_next = next;
+        timed_out = false;
+        struct timespec ts = { 0, 0 };
+        if (next != UINT64_MAX)
+            ts = wait_deadline(next, repeats);
         lock_acquire(&background_lock);
         while (wake_seq == seen) {
             if (next == UINT64_MAX) {
                 pthread_cond_wait(&background_cond, &background_lock);
-            } else {
-                struct timespec ts = { (time_t)(next / 1000), (long)(next % 1000) * 1000000L + 1000000L };
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
-                if (pthread_cond_timedwait(&background_cond, &background_lock, &ts) != 0)
-                    break;
+            } else if (pthread_cond_timedwait(&background_cond, &background_lock, &ts) != 0) {
+                timed_out = true;
+                break;
             }
         }
         lock_release(&background_lock);

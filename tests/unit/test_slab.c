@@ -269,6 +269,57 @@ TEST(current_slab_refills_from_local_then_remote_frees_then_a_partial_slab)
     free_all(&held);
 }
 
+/* A bin is a queue (slab.c, bin_insert): slabs that got a block back join
+ * at the tail, and the refill takes the head, the slab that joined first
+ * and has had the longest to gather frees. Taking the newest (a stack)
+ * refilled larson's random replacement every 4 blocks. */
+TEST(a_bin_is_a_queue_the_refill_takes_the_slab_that_joined_first)
+{
+    heap_t *h = test_heap();
+    const unsigned cls = class_of_block_size(320);
+    static struct block_list held;
+    held.n = 0;
+    span_t *a = drain_current(h, cls, &held);
+    list_add(&held, take_block(h, cls));
+    span_t *b = drain_current(h, cls, &held);
+    list_add(&held, take_block(h, cls));
+    span_t *c = h->cur[cls];
+    CHECK(a != b && b != c && a != c);
+    check_full_and_parked(h, a);
+    check_full_and_parked(h, b);
+
+    /* a gets a block back first, then b: both join the fullest bin, a at the head. */
+    void *from_a = NULL, *from_b = NULL;
+    for (size_t i = 0; i < held.n && !(from_a && from_b); i++) {
+        span_t *s = pagemap_lookup(held.block[i]);
+        if (s == a && !from_a)
+            from_a = held.block[i], held.block[i] = NULL;
+        else if (s == b && !from_b)
+            from_b = held.block[i], held.block[i] = NULL;
+    }
+    CHECK(from_a && from_b);
+    tide_free(from_a);
+    tide_free(from_b);
+    CHECK_EQ(a->bin, 0);
+    CHECK_EQ(b->bin, 0);
+    CHECK(h->partial[cls][0] == a && a->next == b && b->prev == a);
+    CHECK(h->partial_tail[cls][0] == b && b->next == NULL);
+
+    /* c runs dry: a, the first to join, becomes current and gives its block back; b waits, now at the head. */
+    size_t kept = held.n;
+    drain_current(h, cls, &held);
+    void *p = take_block(h, cls);
+    CHECK(p == from_a && h->cur[cls] == a);
+    CHECK_EQ(a->bin, SPAN_NO_BIN);
+    CHECK(h->partial[cls][0] == b && h->partial_tail[cls][0] == b && b->prev == NULL);
+    list_add(&held, p);
+    CHECK_GT(held.n, kept);
+    for (size_t i = 0; i < held.n; i++)
+        if (held.block[i])
+            tide_free(held.block[i]);
+    held.n = 0;
+}
+
 TEST(remote_frees_are_collected_and_counted)
 {
     heap_t *h = test_heap();

@@ -138,7 +138,10 @@ static void check_zero(const unsigned char *p, size_t n)
 
 /* ---- the model ----------------------------------------------------------- */
 
-enum how { H_PLAIN, H_ALIGNED };
+/* H_PAGE: valloc and pvalloc, whose blocks free_sized does not take (its
+ * size must be what malloc, calloc or realloc was asked for; pvalloc's is
+ * rounded up to pages), so they are only ever freed plainly. */
+enum how { H_PLAIN, H_ALIGNED, H_PAGE };
 
 struct slot {
     unsigned char *p;
@@ -205,7 +208,7 @@ static void verify_slot(const struct slot *s, const char *what)
 static void release_block(struct slot *s, unsigned variant)
 {
     verify_slot(s, "before free");
-    switch (variant % 3) {
+    switch (s->how == H_PAGE ? 0 : variant % 3) {
     case 0:
         tide_free(s->p);
         break;
@@ -521,7 +524,7 @@ static void op_page(struct input *in, int i, int pv)
         expect_enomem_null(p, pv ? "pvalloc" : "valloc", n);
         return;
     }
-    install(i, p, n, PAGE, H_PLAIN);
+    install(i, p, n, PAGE, H_PAGE);
     if (pv) {
         size_t want = n ? (n + PAGE - 1) & ~(size_t)(PAGE - 1) : PAGE;
         size_t usable = tide_malloc_usable_size(p);

@@ -1,7 +1,8 @@
 # What `make install` (cmake --install) puts under the prefix. Two
 # components, which make deb turns into the two Debian packages:
 #   runtime  what a preloaded or linked program and the tool need at run
-#            time: libtidemalloc.so.0, libtidemalloc-secure.so.0, tide, the
+#            time: libtidemalloc.so.0, libtidemalloc-secure.so.0,
+#            libtidemalloc-secure-full.so.0, tide, the
 #            glibc shim, tide(1)
 #   dev      what building against tidemalloc needs: tidemalloc.h, the .so
 #            links, libtidemalloc.a, tidemalloc.pc, the CMake package,
@@ -12,7 +13,7 @@ include(CMakePackageConfigHelpers)
 
 set(TIDE_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/tidemalloc)
 
-install(TARGETS tidemalloc tidemalloc_secure EXPORT tidemalloc-targets
+install(TARGETS tidemalloc tidemalloc_secure tidemalloc_secure_full EXPORT tidemalloc-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev)
 install(TARGETS tidemalloc_static EXPORT tidemalloc-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
@@ -28,9 +29,11 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/man/tidemalloc.3
   DESTINATION ${CMAKE_INSTALL_MANDIR}/man3 COMPONENT dev)
 
 # find_package(tidemalloc): tidemalloc::tidemalloc (the shared library),
-# tidemalloc::static (the archive), tidemalloc::secure (the hardened one).
+# tidemalloc::static (the archive), tidemalloc::secure (the hardened
+# production level), tidemalloc::secure_full (its debugging level).
 set_target_properties(tidemalloc_static PROPERTIES EXPORT_NAME static)
 set_target_properties(tidemalloc_secure PROPERTIES EXPORT_NAME secure)
+set_target_properties(tidemalloc_secure_full PROPERTIES EXPORT_NAME secure_full)
 install(EXPORT tidemalloc-targets NAMESPACE tidemalloc:: FILE tidemalloc-targets.cmake
   DESTINATION ${TIDE_INSTALL_CMAKEDIR} COMPONENT dev)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/tidemalloc-config.cmake.in

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make deb: the Debian packages, with dpkg-deb and Debian's own tools
 # (dpkg-shlibdeps for the dependencies), from a build of their own:
-#   tidemalloc      libtidemalloc.so.0, libtidemalloc-secure.so.0, tide, the
-#                   glibc shim, tide(1)          (CMake component runtime)
+#   tidemalloc      libtidemalloc.so.0, libtidemalloc-secure.so.0,
+#                   libtidemalloc-secure-full.so.0, tide, the glibc shim,
+#                   tide(1)                                 (CMake component runtime)
 #   tidemalloc-dev  tidemalloc.h, the .so links, libtidemalloc.a,
 #                   tidemalloc.pc, the CMake package, tidemalloc(3)  (dev)
 # Both land in $BUILD_DIR as <package>_<version>_<arch>.deb; the script
@@ -29,7 +30,7 @@ done
 cmake -S "$src" -B "$B" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
   -DTIDE_BUILD_TESTS=OFF -DTIDE_BUILD_BENCH=OFF \
   -DCMAKE_EXE_LINKER_FLAGS="-Wl,-z,relro -Wl,-z,now" -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-z,relro" >/dev/null
-cmake --build "$B" -j "$JOBS" --target tidemalloc tidemalloc_secure tidemalloc_static tide tide_glibc_shim
+cmake --build "$B" -j "$JOBS" --target tidemalloc tidemalloc_secure tidemalloc_secure_full tidemalloc_static tide tide_glibc_shim
 VERSION=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$B/CMakeCache.txt")
 [ -n "$VERSION" ] || { echo "make deb: no project version in $B/CMakeCache.txt" >&2; exit 1; }
 
@@ -98,8 +99,8 @@ rm -rf "$stage/shlibdeps"
 
 # Programs built against the libraries depend on this package through
 # shlibs; ldconfig runs on install and removal through its trigger.
-printf 'libtidemalloc %s tidemalloc (>= %s)\nlibtidemalloc-secure %s tidemalloc (>= %s)\n' \
-  0 "$VERSION" 0 "$VERSION" >"$rt/DEBIAN/shlibs"
+printf 'libtidemalloc %s tidemalloc (>= %s)\nlibtidemalloc-secure %s tidemalloc (>= %s)\nlibtidemalloc-secure-full %s tidemalloc (>= %s)\n' \
+  0 "$VERSION" 0 "$VERSION" 0 "$VERSION" >"$rt/DEBIAN/shlibs"
 echo 'activate-noawait ldconfig' >"$rt/DEBIAN/triggers"
 install -D -m 0644 "$here/lintian-overrides" "$rt/usr/share/lintian/overrides/tidemalloc"
 
@@ -110,10 +111,11 @@ control tidemalloc libs "$depends" \
   "time-based decay, also while the program is idle. Preload it" \
   "(LD_PRELOAD=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/libtidemalloc.so.0) or link with it." \
   "." \
-  "This package holds the library, its hardened build (libtidemalloc-secure)" \
-  "and the tide tool, which samples a program's RSS against its live bytes" \
-  "over time under any allocator and reads tidemalloc's statistics and heap" \
-  "profiles."
+  "This package holds the library, its hardened build at two levels" \
+  "(libtidemalloc-secure for production, libtidemalloc-secure-full for" \
+  "debugging) and the tide tool, which samples a program's RSS against its" \
+  "live bytes over time under any allocator and reads tidemalloc's" \
+  "statistics and heap profiles."
 control tidemalloc-dev libdevel "tidemalloc (= $VERSION)" \
   "malloc that hands freed memory back to the OS (development files)" \
   "tidemalloc is a general-purpose malloc for long-running servers: fast," \

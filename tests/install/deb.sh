@@ -39,6 +39,7 @@ dpkg-deb -e "$RT" "$WORK/ctrl"
 [ "$(cat "$WORK/ctrl/triggers")" = "activate-noawait ldconfig" ] || fail "tidemalloc: no ldconfig trigger"
 grep -qx "libtidemalloc 0 tidemalloc (>= $V)" "$WORK/ctrl/shlibs" || fail "tidemalloc: shlibs"
 grep -qx "libtidemalloc-secure 0 tidemalloc (>= $V)" "$WORK/ctrl/shlibs" || fail "tidemalloc: shlibs (secure)"
+grep -qx "libtidemalloc-secure-full 0 tidemalloc (>= $V)" "$WORK/ctrl/shlibs" || fail "tidemalloc: shlibs (secure-full)"
 [ -s "$WORK/ctrl/md5sums" ] || fail "tidemalloc: no md5sums"
 ok "fields: Version $V, Depends: $(field "$RT" Depends); -dev on tidemalloc (= $V); shlibs, ldconfig trigger, md5sums"
 
@@ -51,6 +52,8 @@ $lib/libtidemalloc.so.0 -> libtidemalloc.so.$V
 $lib/libtidemalloc.so.$V
 $lib/libtidemalloc-secure.so.0 -> libtidemalloc-secure.so.$V
 $lib/libtidemalloc-secure.so.$V
+$lib/libtidemalloc-secure-full.so.0 -> libtidemalloc-secure-full.so.$V
+$lib/libtidemalloc-secure-full.so.$V
 $lib/tidemalloc/libtide_glibc_shim.so
 usr/share/doc/tidemalloc/changelog.gz
 usr/share/doc/tidemalloc/copyright
@@ -62,6 +65,7 @@ expect_dev=$(sort <<EOF2
 usr/include/tidemalloc.h
 $lib/libtidemalloc.so -> libtidemalloc.so.0
 $lib/libtidemalloc-secure.so -> libtidemalloc-secure.so.0
+$lib/libtidemalloc-secure-full.so -> libtidemalloc-secure-full.so.0
 $lib/libtidemalloc.a
 $lib/pkgconfig/tidemalloc.pc
 $lib/cmake/tidemalloc/tidemalloc-config.cmake

@@ -2,7 +2,7 @@
 # install.prefix: `make install` into a temporary DESTDIR, with a prefix
 # that is not the default, and everything a user of the installed tree does:
 #   - exactly the files of README.md's "Install" are there, the libraries
-#     with soname libtidemalloc.so.0 (and -secure) and their links;
+#     with soname libtidemalloc.so.0 (and -secure, -secure-full) and their links;
 #   - one version everywhere: the header's TIDE_VERSION = tide --version =
 #     pkg-config --modversion = the CMake package's = the library's
 #     tide_version() = the library's file name;
@@ -50,6 +50,9 @@ $L/libtidemalloc.so.$V
 $L/libtidemalloc-secure.so -> libtidemalloc-secure.so.0
 $L/libtidemalloc-secure.so.0 -> libtidemalloc-secure.so.$V
 $L/libtidemalloc-secure.so.$V
+$L/libtidemalloc-secure-full.so -> libtidemalloc-secure-full.so.0
+$L/libtidemalloc-secure-full.so.0 -> libtidemalloc-secure-full.so.$V
+$L/libtidemalloc-secure-full.so.$V
 $L/libtidemalloc.a
 $L/tidemalloc/libtide_glibc_shim.so
 $L/pkgconfig/tidemalloc.pc
@@ -68,7 +71,9 @@ $(diff <(echo "$expected") <(echo "$found"))"
 [ "$(soname_of "$R/$L/libtidemalloc.so.$V")" = libtidemalloc.so.0 ] || fail "libtidemalloc's soname"
 [ "$(soname_of "$R/$L/libtidemalloc-secure.so.$V")" = libtidemalloc-secure.so.0 ] ||
     fail "libtidemalloc-secure's soname"
-ok "make install PREFIX=$P DESTDIR=...: the $(wc -l <<<"$expected") files, sonames libtidemalloc.so.0 and libtidemalloc-secure.so.0"
+[ "$(soname_of "$R/$L/libtidemalloc-secure-full.so.$V")" = libtidemalloc-secure-full.so.0 ] ||
+    fail "libtidemalloc-secure-full's soname"
+ok "make install PREFIX=$P DESTDIR=...: the $(wc -l <<<"$expected") files, sonames libtidemalloc.so.0, libtidemalloc-secure.so.0 and libtidemalloc-secure-full.so.0"
 
 # ---- one version -------------------------------------------------------
 export PKG_CONFIG_SYSROOT_DIR=$D PKG_CONFIG_LIBDIR=$R/$L/pkgconfig PKG_CONFIG_PATH=

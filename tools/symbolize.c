@@ -12,6 +12,8 @@
  * addr2line then names an address after the nearest symbol below it even
  * when that symbol ends long before; for such files the name comes from
  * the dynamic symbol that really contains the address, or none.
+ * Those names are mangled, and addr2line -C demangles only the names it
+ * finds itself, so they go through the C++ runtime's demangler.
  * Whatever cannot be named keeps "file+0xaddress" (what addr2line takes)
  * or the bare address. */
 #include "prof.h"
@@ -54,6 +56,21 @@ struct symtab {
     objfile_t *obj;
     size_t nobj;
 };
+
+/* libstdc++'s Itanium-ABI demangler (declared in <cxxabi.h>, C++ only). */
+char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+
+static char *demangled_copy(const char *name)
+{
+    if (strncmp(name, "_Z", 2) == 0) {
+        int status = -1;
+        char *d = __cxa_demangle(name, NULL, NULL, &status);
+        if (status == 0 && d)
+            return d;
+        free(d);
+    }
+    return xstrdup(name);
+}
 
 static entry_t *slot(const symtab_t *t, uint64_t pc)
 {
@@ -261,7 +278,7 @@ static void addr2line_obj(symtab_t *t, objfile_t *o)
             continue;
         const char *name = obj_dyn_name(o, order[k]->vaddr);
         if (name)
-            order[k]->func = xstrdup(name);
+            order[k]->func = demangled_copy(name);
     }
     free(order);
     unlink(tmpl);

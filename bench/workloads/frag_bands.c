@@ -33,8 +33,16 @@
  * --interval-ms for --idle-ms (2000). Reported, each as (RSS - RSS at start)
  * / live (the runner's ratio) and as RSS / live (abs_*): at the end of the
  * churn, the largest after any round, and after the idle period.
+ *
+ * --ideal=1 runs nothing on the allocator: it plays the same rounds (pool
+ * after pool in each round, one thread) on ideal_fit.h's simulated best-fit
+ * heap, which hands back every page the moment its last live byte goes, and
+ * reports that heap's resident pages over live bytes after every round. No
+ * allocator that keeps blocks where it put them should expect to do much
+ * better, so the figure tells how far the targets can be met at all.
  */
 #include "common.h"
+#include "ideal_fit.h"
 
 enum { BAND_ALL, BAND_SMALL, BAND_MEDIUM, BAND_LARGE, NBANDS };
 static const char *const band_name[NBANDS] = {"all", "small", "medium", "large"};
@@ -48,6 +56,7 @@ typedef struct {
 typedef struct {
     void **p;         /* the objects (harness memory) */
     uint32_t *dry_sz; /* sizes, during the dry run only */
+    uint64_t *ideal_at; /* addresses in the ideal heap (--ideal only) */
     uint64_t n;       /* objects held */
     uint64_t cap;     /* slots in p */
     uint64_t max_n;   /* most objects held at once (dry run) */
@@ -64,6 +73,7 @@ typedef struct {
 } thr_t;
 
 static pool_t *g_pool;
+static ideal_fit_t g_ideal;
 static thr_t *g_thr;
 static uint64_t g_pools, g_threads, g_rounds, g_seed;
 static uint64_t g_lo[NBANDS], g_hi[NBANDS];
@@ -126,14 +136,21 @@ static void churn_pool(pool_t *pl, int band, thr_t *me)
     } else {
         for (uint64_t i = 0; i < pl->n; i++) {
             uint32_t s = pl->dry_sz[i];
-            if ((rng_next(&pl->r) >> 32) >= g_free_threshold)
+            if ((rng_next(&pl->r) >> 32) >= g_free_threshold) {
+                if (pl->ideal_at)
+                    pl->ideal_at[w] = pl->ideal_at[i];
                 pl->dry_sz[w++] = s;
-            else
+            } else {
                 pl->live -= s;
+                if (pl->ideal_at)
+                    ideal_free(&g_ideal, pl->ideal_at[i], s);
+            }
         }
         pl->n = w;
         while (pl->live < pl->budget) {
             uint32_t sz = (uint32_t)rng_logsize(&pl->r, lo, hi);
+            if (pl->ideal_at)
+                pl->ideal_at[pl->n] = ideal_alloc(&g_ideal, sz);
             pl->dry_sz[pl->n++] = sz;
             pl->live += sz;
         }
@@ -189,11 +206,74 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Pages holding a live byte of the ideal heap, in bytes. */
+static uint64_t ideal_resident(uint64_t *pages_seen, uint64_t npages)
+{
+    memset(pages_seen, 0, (npages + 63) / 64 * sizeof(uint64_t));
+    uint64_t n = 0;
+    for (uint64_t q = 0; q < g_pools; q++) {
+        const pool_t *pl = &g_pool[q];
+        for (uint64_t i = 0; i < pl->n; i++) {
+            uint64_t a = pl->ideal_at[i] / 4096, b = (pl->ideal_at[i] + pl->dry_sz[i] - 1) / 4096;
+            for (uint64_t pg = a; pg <= b; pg++) {
+                uint64_t bit = 1ull << (pg % 64);
+                n += !(pages_seen[pg / 64] & bit);
+                pages_seen[pg / 64] |= bit;
+            }
+        }
+    }
+    return n * 4096;
+}
+
+/* --ideal: the rounds on the ideal heap (see the top). */
+static int run_ideal(uint64_t min)
+{
+    if (ideal_init(&g_ideal)) {
+        fprintf(stderr, "ideal heap: mmap failed: %s\n", strerror(errno));
+        return 3;
+    }
+    uint64_t npages = IDEAL_SPACE_UNITS * IDEAL_UNIT / 4096;
+    uint64_t *seen = ideal_map((npages + 63) / 64 * sizeof(uint64_t));
+    seed_pools();
+    for (uint64_t q = 0; q < g_pools; q++) {
+        pool_t *pl = &g_pool[q];
+        uint64_t cap = pl->budget / min + 2;
+        pl->dry_sz = ideal_map(cap * sizeof(uint32_t));
+        pl->ideal_at = ideal_map(cap * sizeof(uint64_t));
+        if (!pl->dry_sz || !pl->ideal_at || !seen) {
+            fprintf(stderr, "ideal heap: mmap failed: %s\n", strerror(errno));
+            return 3;
+        }
+    }
+    double max_ratio = 0, end_ratio = 0;
+    uint64_t max_round = 0, live = 0, resident = 0;
+    for (uint64_t round = 0; round <= g_rounds; round++) {
+        for (uint64_t q = 0; q < g_pools; q++)
+            churn_pool(&g_pool[q], band_of_round(round), NULL);
+        live = live_now();
+        resident = ideal_resident(seen, npages);
+        end_ratio = (double)resident / (double)live;
+        printf("ideal round=%llu band=%s live=%llu resident=%llu ratio=%.4f span=%llu\n",
+               (unsigned long long)round, band_name[band_of_round(round)], (unsigned long long)live,
+               (unsigned long long)resident, end_ratio, (unsigned long long)(g_ideal.top * IDEAL_UNIT));
+        if (round && end_ratio > max_ratio) {
+            max_ratio = end_ratio;
+            max_round = round;
+        }
+    }
+    emit_result("workload=frag-bands-ideal pools=%llu rounds=%llu live_end=%llu resident_end=%llu "
+                "ideal_ratio_churn_end=%.4f ideal_ratio_max_churn=%.4f max_round=%llu",
+                (unsigned long long)g_pools, (unsigned long long)g_rounds, (unsigned long long)live,
+                (unsigned long long)resident, end_ratio, max_ratio, (unsigned long long)max_round);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t live_target = 256ull << 20, idle_ms = 2000, interval = 200;
     uint64_t min = 16, small_max = 256, medium_max = 4096, max = 64 << 10;
     double free_frac = 0.30, target = 1.30, idle_target = 1.15;
+    uint64_t ideal = 0;
     g_pools = 4;
     g_threads = 4;
     g_rounds = 24;
@@ -213,6 +293,7 @@ int main(int argc, char **argv)
         {"target", OPT_DBL, &target, "ratio target at the end of the churn (reported by the runner)"},
         {"idle-target", OPT_DBL, &idle_target, "ratio target after the idle period"},
         {"seed", OPT_U64, &g_seed, "random seed"},
+        {"ideal", OPT_U64, &ideal, "1: play the rounds on a simulated ideal best-fit heap instead (see the top)"},
         {NULL, 0, NULL, NULL},
     };
     bench_init();
@@ -231,10 +312,12 @@ int main(int argc, char **argv)
     g_free_threshold = (uint64_t)(free_frac * 4294967296.0);
 
     g_pool = harness_alloc(g_pools * sizeof(pool_t));
-    g_thr = harness_alloc(g_threads * sizeof(thr_t));
-    pthread_t *th = harness_alloc(g_threads * sizeof(pthread_t));
     for (uint64_t q = 0; q < g_pools; q++)
         g_pool[q].budget = live_target / g_pools + (q < live_target % g_pools);
+    if (ideal)
+        return run_ideal(min);
+    g_thr = harness_alloc(g_threads * sizeof(thr_t));
+    pthread_t *th = harness_alloc(g_threads * sizeof(pthread_t));
 
     /* Dry run: the same rounds on sizes alone, to size the slot arrays, so
      * that they are mapped and touched before the start RSS is read. The

@@ -3,6 +3,8 @@
 #ifndef TIDE_FRAG_H
 #define TIDE_FRAG_H
 
+#include <stdint.h>
+
 #include "platform/textbuf.h"
 
 #pragma GCC visibility push(hidden)
@@ -13,9 +15,11 @@ void frag_print_text(textbuf_t *o);
 void frag_print_json(textbuf_t *o);
 
 /* mesh.c: add to classes[] (SC_COUNT cells) and *total what greedy
- * meshing would free; false if scratch memory ran out. */
+ * meshing would free, and to inplace[] (SC_COUNT, or NULL) what purging
+ * whole free pages inside partly used slabs would; false if scratch memory
+ * ran out. */
 struct tide_frag_cell;
-bool mesh_estimate(struct tide_frag_cell *classes, struct tide_frag_cell *total);
+bool mesh_estimate(struct tide_frag_cell *classes, struct tide_frag_cell *total, uint64_t *inplace);
 
 #pragma GCC visibility pop
 

@@ -11,6 +11,13 @@
  * the smaller carved part: the merged slab needs the union of the two.
  * Greedy and bounded, like Mesh's own pairing, so it is a lower bound of
  * what an optimal matching would find.
+ *
+ * Beside it, what purging in place would return: the pages of a partly
+ * used slab that lie wholly inside its free blocks, except a page holding
+ * a free block's first FREE_LINK_BYTES (its free-list link lives there, so
+ * that page must stay). Only blocks of a page or more can free one. This
+ * is the issue's "return a freed block's whole pages on the decay clock,
+ * without waiting for its slab to empty", measured before it is built.
  */
 #include "frag.h"
 
@@ -24,6 +31,8 @@
 #include "prof/prof_snap.h"
 
 #define MESH_PROBES 64
+/* The free-list link at the start of a free block (core/slab.c). */
+#define FREE_LINK_BYTES 16
 
 typedef struct mesh_slab {
     uint32_t used, capacity, pages, words;
@@ -34,7 +43,31 @@ typedef struct mesh_slab {
 
 typedef struct mesh_ctx {
     scratch_t slabs, bits;
+    uint64_t *inplace; /* per class, bytes */
 } mesh_ctx_t;
+
+static bool live_bit(const uint64_t *map, uint64_t i)
+{
+    return map[i / 64] >> (i % 64) & 1;
+}
+
+/* Bytes of whole pages inside free blocks of one slab (see the top). */
+static uint64_t inplace_bytes(const uint64_t *map, uint32_t capacity, uint32_t block_size)
+{
+    if (block_size < OS_PAGE_SIZE)
+        return 0;
+    uint64_t end = (uint64_t)capacity * block_size, pages = 0;
+    for (uint64_t pg = 0; (pg + 1) * OS_PAGE_SIZE <= end; pg++) {
+        uint64_t lo = pg * OS_PAGE_SIZE, hi = lo + OS_PAGE_SIZE;
+        bool free_page = true;
+        for (uint64_t b = lo / block_size; b * block_size < hi && free_page; b++) {
+            uint64_t start = b * block_size;
+            free_page = !live_bit(map, b) && !(start + FREE_LINK_BYTES > lo && start < hi);
+        }
+        pages += free_page;
+    }
+    return pages << OS_PAGE_SHIFT;
+}
 
 static void collect(const span_t *s, const slab_occ_t *o, void *arg)
 {
@@ -49,7 +82,10 @@ static void collect(const span_t *s, const slab_occ_t *o, void *arg)
     };
     if (!scratch_room(&m->bits, words * sizeof(uint64_t)) || !scratch_room(&m->slabs, sizeof e))
         return;
-    slab_live_map(s, o->capacity, (uint64_t *)(m->bits.p + m->bits.n));
+    uint64_t *map = (uint64_t *)(m->bits.p + m->bits.n);
+    slab_live_map(s, o->capacity, map);
+    if (m->inplace)
+        m->inplace[o->cls] += inplace_bytes(map, o->capacity, o->block_size);
     m->bits.n += words * sizeof(uint64_t);
     scratch_put(&m->slabs, &e, sizeof e);
 }
@@ -62,10 +98,11 @@ static bool disjoint(const uint64_t *a, const uint64_t *b, uint32_t words)
     return true;
 }
 
-bool mesh_estimate(tide_frag_cell_t *classes, tide_frag_cell_t *total)
+bool mesh_estimate(tide_frag_cell_t *classes, tide_frag_cell_t *total, uint64_t *inplace)
 {
     mesh_ctx_t m;
     memset(&m, 0, sizeof m);
+    m.inplace = inplace;
     slab_census_walk(collect, &m);
     bool ok = !m.slabs.failed && !m.bits.failed;
     mesh_slab_t *v = (mesh_slab_t *)m.slabs.p;

@@ -162,11 +162,8 @@ static bool arena_adopt_partial(arena_t *a, unsigned cls)
     unsigned n = arena_count(), self = (unsigned)(a - arenas);
     for (unsigned k = 1; k < n; k++) {
         arena_t *b = &arenas[(self + k) % n];
-        critical_enter();
-        if (pthread_mutex_trylock(&b->lock) != 0) {
-            critical_leave();
+        if (!lock_try(&b->lock))
             continue;
-        }
         bool moved = slab_move_partial(&a->heap, &b->heap, cls);
         lock_release(&b->lock);
         if (moved)

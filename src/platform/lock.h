@@ -17,6 +17,7 @@
 #define TIDE_LOCK_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #pragma GCC visibility push(hidden)
 
@@ -40,6 +41,16 @@ static inline void lock_acquire(pthread_mutex_t *m)
 {
     critical_enter();
     pthread_mutex_lock(m);
+}
+
+/* Takes m only if it is free now; true if it did. */
+static inline bool lock_try(pthread_mutex_t *m)
+{
+    critical_enter();
+    if (pthread_mutex_trylock(m) == 0)
+        return true;
+    critical_leave();
+    return false;
 }
 
 static inline void lock_release(pthread_mutex_t *m)

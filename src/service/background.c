@@ -82,6 +82,8 @@ static void *background_main(void *arg)
             next = page_heap_decay_tick();
             if (sample < next)
                 next = sample;
+        } else {
+            limits_idle_tick();
         }
         if (every) {
             uint64_t now = os_now_ms();

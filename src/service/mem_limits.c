@@ -38,6 +38,14 @@ static uint64_t pressure_events, pressure_at;
  * window alone does not yet mean the stall is over. */
 #define PSI_WINDOW_MS 2000
 #define PSI_HOLD_MS (2 * PSI_WINDOW_MS)
+/* The trigger: stalled 10% of each window ("some", in microseconds). An
+ * unprivileged trigger's window must be a multiple of 2 s. */
+#define PSI_STR_(x) #x
+#define PSI_STR(x) PSI_STR_(x)
+#define PSI_TRIGGER "some " PSI_STR(PSI_STALL_US) " " PSI_STR(PSI_WINDOW_US)
+#define PSI_STALL_US 200000
+#define PSI_WINDOW_US 2000000
+_Static_assert(PSI_WINDOW_US == PSI_WINDOW_MS * 1000, "one window");
 
 /* Without a limit the cgroup is looked at again only when the background
  * thread wakes for its own reasons, at most this often: a process with no
@@ -139,7 +147,7 @@ static void psi_start(void)
     lock_release(&limits_lock);
     if (!start)
         return;
-    int fd = os_psi_trigger(path, "some 200000 2000000");
+    int fd = os_psi_trigger(path, PSI_TRIGGER);
     if (fd < 0)
         return;
     lock_acquire(&limits_lock);
@@ -164,6 +172,13 @@ static uint64_t stall_tick_locked(uint64_t now)
         return UINT64_MAX;
     }
     return pressure_at + PSI_HOLD_MS;
+}
+
+void limits_idle_tick(void)
+{
+    lock_acquire(&limits_lock);
+    limit_set_stalled(false);
+    lock_release(&limits_lock);
 }
 
 void limits_configure(void)

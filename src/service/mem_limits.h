@@ -24,6 +24,9 @@ void limits_configure(void);
  * apply the curve. Returns when it wants to run next (UINT64_MAX: only when
  * woken anyway). */
 uint64_t limits_tick(uint64_t now);
+/* From the background thread while background_thread is off: nothing
+ * would end a stall, so none is kept (the dirty cap follows the curve). */
+void limits_idle_tick(void);
 /* A request was refused at the hard limit even after purging: count it,
  * and say so on stderr the first time. */
 void limits_note_failure(size_t size);

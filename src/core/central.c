@@ -12,7 +12,9 @@
  * 70 MiB of free room in slabs in use; 56 MiB with arenas; 32 MiB with
  * arenas whose 4, 8 and 12 KiB blocks have a slab each (sc_arena_slab_pages),
  * so that a freed one is free pages for any class; RSS 703 -> 598 MiB. The
- * whole-page slabs alone, without arenas, saved nothing (689 MiB).
+ * whole-page slabs alone, without arenas, saved nothing (689 MiB). (The
+ * 4 KiB class went back to 4 blocks a slab later: its spans cost more than
+ * its holes; size_class.h.)
  *
  * The arenas cost a lock per batch and a trip through the slow path per
  * free (8% more instructions on sh6bench, whose one thread allocates and

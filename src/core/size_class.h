@@ -28,15 +28,21 @@ extern const uint32_t sc_block_size[SC_COUNT];
 /* Pages per slab for each class. */
 extern const uint8_t sc_slab_pages[SC_COUNT];
 /* Pages per slab in the shared arenas (core/central.c): as sc_slab_pages,
- * but a class whose blocks are whole pages (4, 8 and 12 KiB) has one block
- * per slab. A freed block is then free pages at once, which any class can
- * reuse and the decay policy can purge, instead of a hole only its class
- * can fill. A thread's own heap keeps 2 to 4 per slab, for the page-heap
- * round trips they save. */
+ * but a class whose blocks are two or three whole pages (8 and 12 KiB) has
+ * one block per slab. A freed block is then free pages at once, which any
+ * class can reuse and the decay policy can purge, instead of a hole only
+ * its class can fill. A thread's own heap keeps 2 to 4 per slab, for the
+ * page-heap round trips they save.
+ * Not the 4 KiB class: a slab costs a 192-byte span, 4.7% of a one-page
+ * block, and RocksDB with 100-byte values fills its block cache with 4 KiB
+ * blocks: one block per slab held 25 MiB of spans for 490 MiB of blocks
+ * (RSS 648 MiB), four per slab 7.6 MiB (RSS 623 MiB), while the base cell,
+ * with few 4 KiB blocks, was the same either way (docs/BENCHMARKS.md,
+ * "Session 8"). */
 static inline unsigned sc_arena_slab_pages(unsigned cls)
 {
     uint32_t b = sc_block_size[cls];
-    return b % OS_PAGE_SIZE == 0 ? (unsigned)(b / OS_PAGE_SIZE) : sc_slab_pages[cls];
+    return b % OS_PAGE_SIZE == 0 && b > OS_PAGE_SIZE ? (unsigned)(b / OS_PAGE_SIZE) : sc_slab_pages[cls];
 }
 
 static inline unsigned sc_of_size(size_t size)
